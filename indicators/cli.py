@@ -1,0 +1,297 @@
+"""The `kpi` command: the contract that other tools, the README and the tests rely on.
+
+Exit codes: 0 done, 1 refused (every error on its own line on stderr, each starting with `ligne N`
+for file errors), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from indicators import formatting, settings
+from indicators.errors import ImportRefused, KpiError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Suivi de la convention CNAM PACA – Territoire du Pays d'Aix : magasin, import, indicateurs.",
+)
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="Magasin DuckDB (défaut : KPI_DB, sinon data/kpi.duckdb).")]
+UserOption = Annotated[
+    str | None, typer.Option("--user", help="Nom inscrit au journal (défaut : KPI_USER ou le compte).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON sur stdout.")]
+
+
+def _store(db: Path | None):
+    from indicators.storage import Store
+
+    return Store(db)
+
+
+def _user(user: str | None) -> str:
+    return user or settings.default_user()
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _demo_banner(store) -> None:
+    if store.has_demo():
+        typer.echo("*** DONNÉES D'EXEMPLE — fictives ; « kpi demo --remove » les retire. ***")
+
+
+@app.command()
+def init(
+    db: DbOption = None,
+    framework: Annotated[Path | None, typer.Option(help="Fichier du référentiel (défaut : KPI_FRAMEWORK).")] = None,
+    demo_if_new: Annotated[
+        bool, typer.Option("--demo-if-new", help="Charger les données d'exemple si le magasin vient d'être créé.")
+    ] = False,
+    user: UserOption = None,
+) -> None:
+    """Créer ou mettre à jour le magasin et y charger le référentiel (sans effet si rien n'a changé)."""
+    from indicators.demo import load_demo
+    from indicators.framework import load_framework
+
+    store = _store(db)
+    is_new = not store.path.exists()
+    fw = load_framework(framework or settings.get("framework"))
+    changed = store.load_framework(fw, _user(user))
+    typer.echo(f"Magasin : {store.path} (schéma v{store.schema_version()})")
+    typer.echo(f"Référentiel : {fw.short_title} — " + ("chargé." if changed else "déjà à jour."))
+    if demo_if_new and is_new:
+        n = load_demo(store)
+        typer.echo(f"Données d'exemple chargées : {n} valeurs fictives.")
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="Fichiers CSV ou XLSX à importer.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Montrer ce qui changerait, sans rien écrire.")] = False,
+    user: UserOption = None,
+    comment: Annotated[str | None, typer.Option(help="Commentaire inscrit au journal de l'import.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Importer des valeurs d'indicateurs (tout ou rien : un fichier avec une erreur ne change rien)."""
+    from indicators.importing import import_files
+
+    payload = []
+    for path in files:
+        try:
+            payload.append((path.name, path.read_bytes()))
+        except OSError as e:
+            _fail(f"Fichier « {path} » illisible : {e.strerror}.", 2)
+    store = _store(db)
+    try:
+        results = import_files(store, payload, _user(user), comment, dry_run=dry_run)
+    except ImportRefused as e:
+        for name, errors in e.refusals:
+            typer.echo(f"Fichier « {name} » refusé : {formatting.plural(len(errors), 'erreur')}.", err=True)
+            for error in errors:
+                typer.echo(str(error), err=True)
+        typer.echo("Rien n'a été importé.", err=True)
+        raise typer.Exit(1) from None
+    for r in results:
+        counts = (
+            f"{formatting.plural(r.added, 'nouvelle valeur', 'nouvelles valeurs')}, "
+            f"{formatting.plural(r.changed, 'modifiée')}, {formatting.plural(r.unchanged, 'inchangée')}"
+        )
+        if r.dry_run:
+            typer.echo(f"Simulation « {r.file_name} » : {counts}. Rien n'a été écrit.")
+            for c in r.changes.itertuples(index=False):
+                old = "" if c.change == "nouveau" else f"{formatting.number(c.old_value)} → "
+                typer.echo(f"  {c.indicator} {c.year} : {old}{formatting.number(c.value)} ({c.change})")
+        else:
+            typer.echo(f"Import n° {r.changeset_id} appliqué (« {r.file_name} ») : {counts}.")
+        for w in r.warnings:
+            typer.echo(f"Attention : {w}")
+
+
+@app.command("set")
+def set_value(
+    indicator: Annotated[str, typer.Argument(help="Code de l'indicateur, par exemple F1.1.")],
+    year: Annotated[int, typer.Argument(help="Année.")],
+    value: Annotated[str, typer.Argument(help="Valeur, écrite à la française (1 234 ou 12,5).")],
+    reason: Annotated[str, typer.Option(help="Raison de la modification (obligatoire).")] = "",
+    comment: Annotated[str | None, typer.Option(help="Commentaire de la valeur.")] = None,
+    user: UserOption = None,
+    db: DbOption = None,
+) -> None:
+    """Saisir ou corriger une valeur à la main (avec une raison, inscrite au journal)."""
+    from indicators.importing import record_value
+
+    try:
+        r = record_value(_store(db), indicator, year, value, _user(user), reason, comment)
+    except ImportRefused as e:
+        _fail("\n".join(error.message for error in e.errors))
+    typer.echo(
+        f"Saisie n° {r.changeset_id} enregistrée : {indicator.upper()} {year} = {value}"
+        + (" (valeur identique, rien n'a changé)" if r.unchanged else "")
+    )
+
+
+@app.command()
+def status(
+    year: Annotated[int | None, typer.Option(help="Une seule année.")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Le tableau des indicateurs : objectif, réalisé, taux d'atteinte et statut."""
+    from indicators.history import current_values
+    from indicators.kpis import STATUS_STYLE, kpi_table, status_rows
+
+    store = _store(db)
+    fw = store.framework()
+    if year is not None and year not in fw.years:
+        _fail(f"Année {year} hors de la convention (attendu : de {fw.years[0]} à {fw.years[-1]}).", 2)
+    table = kpi_table(fw, current_values(store))
+    if year is not None:
+        table = table[table["period"] == str(year)]
+    if as_json:
+        doc = {"convention": fw.id, "title": fw.title, "demo": store.has_demo(), "rows": status_rows(table, fw)}
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    _demo_banner(store)
+    typer.echo(fw.title)
+    typer.echo(f"{'Indicateur':<10} {'Période':<10} {'Objectif':>10} {'Réalisé':>10} {'Taux':>7}  Statut")
+    for row in table.itertuples(index=False):
+        word, icon, _ = STATUS_STYLE[row.status]
+        target = formatting.number(row.target, empty="—")
+        if row.target_kind == "minimum":
+            target = "≥ " + target
+        typer.echo(
+            f"{row.indicator:<10} {row.period:<10} {target:>10} {formatting.number(row.actual):>10} "
+            f"{formatting.percent(row.rate):>7}  {icon} {word}"
+        )
+
+
+@app.command()
+def history(
+    as_json: JsonOption = False,
+    indicator: Annotated[str | None, typer.Option(help="Historique d'une seule valeur : code…")] = None,
+    year: Annotated[int | None, typer.Option(help="… et année.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Le journal des imports et saisies, ou toutes les versions d'une valeur."""
+    from indicators import history as h
+
+    store = _store(db)
+    if (indicator is None) != (year is None):
+        _fail("Donnez --indicator et --year ensemble pour l'historique d'une valeur.", 2)
+    frame = h.value_history(store, indicator.upper(), year) if indicator else h.journal(store)
+    if as_json:
+        typer.echo(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+        return
+    _demo_banner(store)
+    if indicator:
+        for r in frame.itertuples(index=False):
+            value = "retirée" if r.value is None or r.value != r.value else formatting.number(r.value)
+            typer.echo(
+                f"version {r.version_id} · {formatting.timestamp(r.created_at)} · {r.user_name} · "
+                f"{h.KIND_LABELS.get(r.kind, r.kind)} n° {r.changeset_id} : {value}"
+                + (f" — {r.reason}" if isinstance(r.reason, str) else "")
+            )
+        return
+    for r in frame.itertuples(index=False):
+        what = r.file_name if isinstance(r.file_name, str) else (r.comment if isinstance(r.comment, str) else "")
+        typer.echo(
+            f"n° {r.id} · {formatting.timestamp(r.created_at)} · {r.user_name} · "
+            f"{h.KIND_LABELS.get(r.kind, r.kind)} ({h.STATE_LABELS.get(r.state, r.state)}) · "
+            f"+{r.added} ~{r.changed} ={r.unchanged} · {what}"
+            + (f" · sha256 {r.file_sha256[:12]}…" if isinstance(r.file_sha256, str) else "")
+        )
+
+
+@app.command()
+def revert(
+    import_id: Annotated[int, typer.Argument(help="Numéro de l'import (voir « kpi history »).")],
+    reason: Annotated[str | None, typer.Option(help="Raison de l'annulation.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Montrer ce qui serait rétabli.")] = False,
+    user: UserOption = None,
+    db: DbOption = None,
+) -> None:
+    """Annuler un import ou une saisie : les valeurs d'avant sont rétablies (l'annulation est journalisée)."""
+    from indicators.history import revert as do_revert
+
+    r = do_revert(_store(db), import_id, _user(user), reason, dry_run)
+    head = "Simulation : " if dry_run else f"Annulation n° {r.changeset_id} : "
+    typer.echo(
+        f"{head}{r.restored} valeur(s) rétablie(s), {r.withdrawn} retirée(s), "
+        f"{len(r.skipped)} laissée(s) telle(s) quelle(s) car modifiée(s) depuis."
+    )
+    for s in r.skipped.itertuples(index=False):
+        typer.echo(f"  {s.indicator} {s.year} : modifiée depuis par le changement n° {s.latest_changeset}")
+
+
+@app.command()
+def template(
+    out: Annotated[Path, typer.Option(help="Fichier à écrire.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv ou xlsx.")] = "xlsx",
+    db: DbOption = None,
+) -> None:
+    """Écrire le modèle d'import pré-rempli avec les codes et libellés des indicateurs."""
+    from indicators.exporting import write_template
+
+    if fmt not in ("csv", "xlsx"):
+        _fail("Format inconnu : choisissez csv ou xlsx.", 2)
+    path = write_template(_store(db).framework(), fmt, out)
+    typer.echo(f"Modèle écrit : {path}")
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="Fichier à écrire.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx ou parquet.")] = "csv",
+    db: DbOption = None,
+) -> None:
+    """Exporter les valeurs en vigueur avec leur provenance (import, auteur, date, empreinte)."""
+    from indicators.exporting import FORMATS
+    from indicators.exporting import export as do_export
+
+    if fmt not in FORMATS:
+        _fail("Format inconnu : choisissez csv, xlsx ou parquet.", 2)
+    store = _store(db)
+    path, rows = do_export(store, fmt, out)
+    _demo_banner(store)
+    typer.echo(f"{formatting.plural(rows, 'valeur')} exportée(s) : {path}")
+
+
+@app.command()
+def demo(
+    remove: Annotated[bool, typer.Option("--remove", help="Retirer entièrement les données d'exemple.")] = False,
+    user: UserOption = None,
+    db: DbOption = None,
+) -> None:
+    """Charger les données d'exemple dans un magasin vide, ou les retirer (--remove)."""
+    from indicators.demo import load_demo, remove_demo
+
+    store = _store(db)
+    if remove:
+        n = remove_demo(store, _user(user))
+        typer.echo(f"Données d'exemple retirées ({n} valeurs)." if n else "Aucune donnée d'exemple à retirer.")
+    else:
+        n = load_demo(store)
+        typer.echo(f"Données d'exemple chargées : {n} valeurs fictives (« kpi demo --remove » pour les retirer).")
+
+
+def main() -> None:
+    try:
+        app()
+    except KpiError as e:
+        typer.echo(str(e), err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

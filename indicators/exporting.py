@@ -1,0 +1,182 @@
+"""The import template and the export of current values with their provenance.
+
+Spreadsheet safety: a text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is
+prefixed with an apostrophe in CSV and XLSX, so that a spreadsheet shows it and never runs it.
+CSV files are written as French Excel reads them: `;` separators, UTF-8 with BOM, CRLF, decimal comma.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from indicators import formatting
+from indicators.demo import DEMO_LABEL
+from indicators.framework import Framework
+from indicators.history import KIND_LABELS, current_values
+from indicators.storage import Store
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = ("csv", "xlsx", "parquet")
+
+
+def neutralise(value):
+    """Text that a spreadsheet would run as a formula, made inert; other values unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv_number(value) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value).replace(".", ",")
+
+
+def template_frame(fw: Framework) -> pd.DataFrame:
+    """The wide template: one row per indicator, one empty column per convention year."""
+    rows = []
+    for ind in fw.indicators:
+        row = {"indicateur": ind.code, "libellé": ind.label, "unité": ind.unit}
+        row.update({str(y): None for y in fw.years})
+        row["commentaire"] = None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+HELP_LINES = [
+    "Modèle d'import des indicateurs — {title}",
+    "",
+    "1. Saisissez les valeurs réalisées dans les colonnes des années ({years}). Une case vide signifie « non "
+    "communiqué », jamais zéro : écrivez 0 si le résultat est nul.",
+    "2. Ne modifiez pas la colonne « indicateur » (le code, par exemple F1.1). Le libellé et l'unité sont là "
+    "pour vous guider et sont ignorés à l'import.",
+    "3. Les nombres s'écrivent à la française (1 234 ou 12,5) ; les indicateurs comptés en unités "
+    "n'acceptent que des entiers positifs.",
+    "4. La colonne « commentaire » est facultative ; son texte est enregistré tel quel avec les valeurs.",
+    "5. Importez le fichier (page Import du tableau de bord, ou « kpi import FICHIER ») : un fichier qui "
+    "contient la moindre erreur est refusé en entier, avec la liste de ses erreurs (ligne, colonne, valeur).",
+    "",
+    "Autre présentation acceptée : une ligne par indicateur et par année, avec les colonnes indicateur, "
+    "année, valeur et, si besoin, commentaire.",
+]
+
+
+def write_template(fw: Framework, fmt: str, out: str | Path) -> Path:
+    """Write the template as CSV or XLSX at `out`."""
+    out = Path(out)
+    frame = template_frame(fw)
+    if fmt == "csv":
+        out.write_bytes(_csv_bytes(frame))
+    elif fmt == "xlsx":
+        _write_xlsx(
+            out,
+            frame,
+            "Saisie",
+            help_lines=[line.format(title=fw.short_title, years=", ".join(map(str, fw.years))) for line in HELP_LINES],
+            number_columns=[str(y) for y in fw.years],
+        )
+    else:
+        raise ValueError(fmt)
+    return out
+
+
+def export_frame(store: Store) -> pd.DataFrame:
+    """Current values with their provenance, in French column names, ready for export."""
+    fw = store.framework()
+    values = current_values(store)
+    labels = {i.code: i.label for i in fw.indicators}
+    frame = pd.DataFrame(
+        {
+            "indicateur": values["indicator"],
+            "libellé": values["indicator"].map(labels),
+            "année": values["year"].astype("int64"),
+            "valeur": values["value"].astype("float64"),
+            "commentaire": values["comment"],
+            "changement": values["changeset_id"].astype("int64"),
+            "nature": values["kind"].map(KIND_LABELS),
+            "fichier": values["file_name"],
+            "sha256": values["file_sha256"],
+            "enregistré par": values["user_name"],
+            "enregistré le": [formatting.timestamp(t) for t in values["recorded_at"]],
+        }
+    )
+    if store.has_demo():
+        frame["avertissement"] = DEMO_LABEL
+    return frame
+
+
+def export(store: Store, fmt: str, out: str | Path) -> tuple[Path, int]:
+    """Write current values with provenance as CSV, XLSX or Parquet. Returns (path, rows)."""
+    out = Path(out)
+    frame = export_frame(store)
+    if fmt == "csv":
+        out.write_bytes(_csv_bytes(frame))
+    elif fmt == "xlsx":
+        _write_xlsx(out, frame, "Valeurs", number_columns=["valeur", "année", "changement"])
+    elif fmt == "parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        raise ValueError(fmt)
+    return out, len(frame)
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(frame.columns)
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    for row in frame.itertuples(index=False):
+        writer.writerow(
+            [
+                _csv_number(v)
+                if is_num
+                else ("" if v is None or (isinstance(v, float) and pd.isna(v)) else neutralise(str(v)))
+                for v, is_num in zip(row, numeric, strict=True)
+            ]
+        )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _write_xlsx(
+    out: Path, frame: pd.DataFrame, sheet: str, help_lines: list[str] | None = None, number_columns: list[str] = ()
+) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append(list(frame.columns))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in frame.itertuples(index=False):
+        ws.append([None if v is None or (isinstance(v, float) and pd.isna(v)) else neutralise(v) for v in row])
+    ws.freeze_panes = "A2"
+    for i, column in enumerate(frame.columns, start=1):
+        width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200) if v is not None])
+        ws.column_dimensions[ws.cell(1, i).column_letter].width = min(max(10, width + 2), 70)
+    if help_lines is not None and len(frame):
+        rule = DataValidation(
+            type="decimal",
+            operator="greaterThanOrEqual",
+            formula1="0",
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Valeur refusée",
+            error="Saisissez un nombre positif ou nul (ou laissez la case vide).",
+        )
+        ws.add_data_validation(rule)
+        for name in number_columns:
+            letter = ws.cell(1, list(frame.columns).index(name) + 1).column_letter
+            rule.add(f"{letter}2:{letter}{len(frame) + 1}")
+        aide = wb.create_sheet("Aide")
+        for line in help_lines:
+            aide.append([line])
+        aide.column_dimensions["A"].width = 120
+    wb.save(out)

@@ -1,0 +1,257 @@
+"""The store: one DuckDB file holding the framework, every version of every value, and the journals.
+
+Guarantees:
+- The schema is declared once (`MIGRATIONS`), applied by numbered migrations recorded in
+  `schema_migrations`; a store is created and migrated automatically on first use.
+- Values are never updated in place: each change is a new row of `value_versions`, tied to a
+  `changesets` row (who, when, which file or edit, why). The current value is the latest version;
+  a version whose value is NULL withdraws the value. The only rows ever deleted are demo data's.
+- DuckDB lets one process write at a time. Connections are opened for one unit of work and closed
+  at once, so the CLI can import while the dashboard runs; a busy file is retried with back-off for
+  `lock_timeout` seconds, then `StoreBusy` says so in French.
+- `transaction()` is all or nothing: an exception inside it rolls everything back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from indicators import settings
+from indicators.errors import FrameworkError, StoreBusy, StoreError
+from indicators.framework import Framework, load_framework, parse_framework
+
+SCHEMA_V1 = """
+CREATE SEQUENCE changeset_seq START 1;
+CREATE SEQUENCE version_seq START 1;
+CREATE SEQUENCE audit_seq START 1;
+
+CREATE TABLE frameworks (
+    id INTEGER PRIMARY KEY,
+    convention_id VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    content VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL,
+    loaded_by VARCHAR NOT NULL
+);
+
+-- One row per import, edit, revert or demo load: the journal of every change of values.
+CREATE TABLE changesets (
+    id INTEGER PRIMARY KEY,
+    kind VARCHAR NOT NULL,            -- import | edit | revert | demo
+    user_name VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,    -- UTC
+    comment VARCHAR,
+    file_name VARCHAR,
+    file_sha256 VARCHAR,
+    file_bytes BIGINT,
+    file_format VARCHAR,
+    added BIGINT NOT NULL DEFAULT 0,
+    changed BIGINT NOT NULL DEFAULT 0,
+    unchanged BIGINT NOT NULL DEFAULT 0,
+    reverts INTEGER                   -- for kind = 'revert': the changeset it undoes
+);
+
+-- Append-only: every version of every value. value NULL = the value was withdrawn.
+CREATE TABLE value_versions (
+    id BIGINT NOT NULL,
+    changeset_id INTEGER NOT NULL,
+    indicator VARCHAR NOT NULL,
+    year INTEGER NOT NULL,
+    value DOUBLE,
+    comment VARCHAR,
+    source_line INTEGER
+);
+
+-- Append-only journal of every write that is not itself a value version (init, demo removal…).
+CREATE TABLE audit (
+    id BIGINT NOT NULL,
+    logged_at TIMESTAMP NOT NULL,
+    user_name VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    details VARCHAR
+);
+
+CREATE VIEW latest_versions AS
+SELECT * EXCLUDE (rn) FROM (
+    SELECT v.*, row_number() OVER (PARTITION BY indicator, year ORDER BY id DESC) AS rn
+    FROM value_versions v
+) WHERE rn = 1;
+
+CREATE VIEW current_values AS
+SELECT indicator, year, value, comment, changeset_id, id AS version_id
+FROM latest_versions WHERE value IS NOT NULL;
+
+CREATE VIEW journal AS
+SELECT c.*,
+       CASE WHEN c.kind IN ('import', 'edit') AND EXISTS (
+                SELECT 1 FROM changesets r WHERE r.kind = 'revert' AND r.reverts = c.id)
+            THEN 'reverted' ELSE 'applied' END AS state
+FROM changesets c;
+"""
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = ((1, "initial schema", SCHEMA_V1),)
+
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _is_lock_error(e: Exception) -> bool:
+    text = str(e)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+class Store:
+    """All access to one DuckDB store file goes through this class."""
+
+    def __init__(self, path: str | Path | None = None, lock_timeout: float | None = None):
+        self.path = Path(path or settings.get("db")).expanduser().resolve()
+        self.lock_timeout = settings.get_float("lock_timeout") if lock_timeout is None else lock_timeout
+        self._framework: Framework | None = None
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # -- connections --------------------------------------------------------------------------
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"Impossible de créer le dossier du magasin {self.path.parent} : {e.strerror}.") from e
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as e:
+                if not _is_lock_error(e):
+                    raise StoreError(f"Impossible d'ouvrir le magasin {self.path} : {e}") from e
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        f"Le magasin {self.path} est utilisé en écriture par un autre programme depuis plus de "
+                        f"{self.lock_timeout:g} s. Réessayez dans un instant (ou augmentez KPI_LOCK_TIMEOUT)."
+                    ) from e
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+            except duckdb.Error as e:
+                raise StoreError(f"Impossible d'ouvrir le magasin {self.path} : {e}") from e
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one unit of work, on a migrated store; closed (lock released) on exit."""
+        con = self._open()
+        try:
+            self._ensure_migrated(con)
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self, commit: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: commits when the block ends normally, rolls back on any exception.
+
+        With commit=False the block always rolls back (a dry run that goes through the real path).
+        """
+        with self.connect() as con:
+            con.begin()
+            try:
+                yield con
+            except BaseException:
+                con.rollback()
+                raise
+            if commit:
+                con.commit()
+            else:
+                con.rollback()
+
+    def _ensure_migrated(self, con: duckdb.DuckDBPyConnection) -> None:
+        key = str(self.path)
+        if key in _migrated:
+            return
+        with _migrate_lock:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+            )
+            done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+            for version, name, sql in MIGRATIONS:
+                if version in done:
+                    continue
+                con.begin()
+                try:
+                    con.execute(sql)
+                    con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()])
+                except BaseException:
+                    con.rollback()
+                    raise
+                con.commit()
+            _migrated.add(key)
+
+    def schema_version(self) -> int:
+        with self.connect() as con:
+            return con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+
+    # -- framework ----------------------------------------------------------------------------
+    def load_framework(self, fw: Framework, user: str) -> bool:
+        """Record `fw` as the store's framework if it differs from the current one. True if recorded.
+
+        Refuses a framework of another convention: one store follows one convention.
+        """
+        with self.transaction() as con:
+            row = con.execute("SELECT convention_id, sha256 FROM frameworks ORDER BY id DESC LIMIT 1").fetchone()
+            if row and row[0] != fw.id:
+                raise FrameworkError(
+                    f"Ce magasin suit la convention « {row[0]} », pas « {fw.id} ». "
+                    "Utilisez un autre fichier de magasin (--db) pour une autre convention."
+                )
+            if row and row[1] == fw.sha256:
+                return False
+            next_id = con.execute("SELECT coalesce(max(id), 0) + 1 FROM frameworks").fetchone()[0]
+            con.execute(
+                "INSERT INTO frameworks VALUES (?, ?, ?, ?, ?, ?)",
+                [next_id, fw.id, fw.sha256, fw.text, utcnow(), user],
+            )
+            self.audit(con, user, "framework_loaded", {"convention": fw.id, "sha256": fw.sha256, "version": next_id})
+        self._framework = fw
+        return True
+
+    def framework(self) -> Framework:
+        """The store's current framework. A store without one gets the default file (KPI_FRAMEWORK)."""
+        with self.connect() as con:
+            row = con.execute("SELECT content, sha256 FROM frameworks ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            fw = load_framework(settings.get("framework"))
+            self.load_framework(fw, settings.default_user())
+            return fw
+        if self._framework is None or self._framework.sha256 != row[1]:
+            self._framework = parse_framework(row[0], origin=f"enregistré dans {self.path.name}")
+        return self._framework
+
+    # -- journals -----------------------------------------------------------------------------
+    @staticmethod
+    def audit(con: duckdb.DuckDBPyConnection, user: str, action: str, details: dict) -> None:
+        """Append one entry to the audit journal, inside the caller's transaction."""
+        con.execute(
+            "INSERT INTO audit VALUES (nextval('audit_seq'), ?, ?, ?, ?)",
+            [utcnow(), user, action, json.dumps(details, ensure_ascii=False, default=str)],
+        )
+
+    def has_demo(self) -> bool:
+        with self.connect() as con:
+            return con.execute("SELECT count(*) FROM changesets WHERE kind = 'demo'").fetchone()[0] > 0
+
+    def is_empty(self) -> bool:
+        """True when no value has ever been recorded (demo included)."""
+        with self.connect() as con:
+            return con.execute("SELECT count(*) FROM changesets").fetchone()[0] == 0
