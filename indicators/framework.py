@@ -216,6 +216,10 @@ class Framework:
                 out.append((item.date, item.label, item.source))
         return sorted(out)
 
+    def next_deadline(self, today: dt.date) -> tuple[dt.date, str, str] | None:
+        """The first obligation on or after `today`, or None when the calendar is over."""
+        return next((d for d in self.deadlines() if d[0] >= today), None)
+
 
 DEFAULT_FRAMEWORK = Path(__file__).resolve().parent.parent / "data" / "convention_2016_2018.toml"
 

@@ -362,7 +362,7 @@ def _apply(
         "WHERE change <> 'inchangé' ORDER BY line LIMIT ?",
         [preview_limit],
     ).df()
-    warnings = []
+    warnings = [] if added + changed + unchanged else ["Le fichier ne contient aucune valeur."]
     if raw.sha256:
         previous = con.execute(
             "SELECT id, created_at FROM journal WHERE file_sha256 = ? AND state = 'applied' AND kind = 'import' "

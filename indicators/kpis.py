@@ -196,9 +196,7 @@ def fiche_sentence(table: pd.DataFrame, fiche: int, period: str) -> str:
     missing = int(
         ((table["fiche"] == fiche) & (table["period"] == period) & (table["status"] == "non_renseigne")).sum()
     )
-    text = (
-        f"Fiche {fiche} : {met} objectif{'s' if total > 1 else ''} sur {total} atteint{'s' if met > 1 else ''} {when}"
-    )
+    text = f"Fiche {fiche} : {met} objectif{'s' if met > 1 else ''} sur {total} atteint{'s' if met > 1 else ''} {when}"
     if missing:
         text += f" ({missing} non renseigné{'s' if missing > 1 else ''})"
     return text

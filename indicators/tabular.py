@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from indicators.errors import ImportRefused, InputError
+from indicators.formatting import number
 
 DELIMITERS = (";", "\t", ",")
 DELIMITER_NAMES = {";": "point-virgule", "\t": "tabulation", ",": "virgule"}
@@ -162,9 +163,7 @@ def _finish(raw: pa.Table, file_name: str, max_rows: int) -> tuple[list[str], pa
     if body.num_rows > max_rows:
         raise _refuse(
             file_name,
-            f"le fichier compte {body.num_rows:,} lignes, au-delà de la limite de {max_rows:,} lignes".replace(
-                ",", " "
-            ),
+            f"le fichier compte {number(body.num_rows)} lignes, au-delà de la limite de {number(max_rows)} lignes",
         )
     # Trailing columns with no header and no content are an artefact of spreadsheets.
     keep = len(header)
@@ -233,7 +232,7 @@ def read_table(data: bytes, file_name: str, max_bytes: int, max_rows: int) -> Ra
     if size > max_bytes:
         raise _refuse(
             file_name,
-            f"le fichier pèse {size / 1e6:.1f} Mo, au-delà de la limite de {max_bytes / 1e6:.0f} Mo".replace(".", ","),
+            f"le fichier pèse {number(size / 1e6, 1)} Mo, au-delà de la limite de {number(max_bytes / 1e6, 1)} Mo",
         )
     if not data.strip():
         raise _refuse(file_name, "le fichier est vide (attendu : une ligne d'en-tête puis des lignes de données)")

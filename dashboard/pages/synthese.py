@@ -1,0 +1,71 @@
+"""Synthèse: where each target stands for a year and over the period, in plain French."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard.common import demo_banner, get_store, load_values
+from indicators import formatting
+from indicators.kpis import (
+    STATUS_STYLE,
+    TARGET_KIND_LABELS,
+    fiche_sentence,
+    kpi_table,
+    latest_year_with_data,
+    share_met,
+)
+
+store = get_store()
+fw = store.framework()
+demo_banner(store)
+values = load_values(store, str(store.path))
+
+st.title("Synthèse")
+st.caption(fw.title)
+
+if values.empty:
+    st.info(
+        "Aucune valeur n'est encore enregistrée. Téléchargez le modèle (« kpi template ») et importez le fichier "
+        "des partenaires (« kpi import FICHIER »)."
+    )
+
+latest = latest_year_with_data(fw, values) or fw.years[0]
+choices = [str(y) for y in fw.years] + [fw.period_label]
+period = st.segmented_control("Période", choices, default=str(latest), key="synthese_period") or str(latest)
+table = kpi_table(fw, values)
+rows = table[(table["period"] == period) & (table["status"] != "sans_objectif")]
+
+met, total = share_met(table, period)
+when = f"en {period}" if "-" not in period else f"sur {period}"
+c1, c2 = st.columns(2)
+c1.metric(f"Objectifs atteints {when}", f"{met} sur {total}", help="Objectifs chiffrés dont le taux atteint 100 %.")
+deadline = fw.next_deadline(dt.date.today())
+if deadline:
+    c2.metric("Prochaine échéance", formatting.date(deadline[0]), help=deadline[2])
+    c2.caption(deadline[1])
+else:
+    c2.metric("Prochaine échéance", "aucune", help="Le calendrier de la convention est terminé.")
+
+for fiche in fw.fiches:
+    st.subheader(f"Fiche {fiche.number} — {fiche.title}")
+    st.markdown(f"**{fiche_sentence(table, fiche.number, period)}**")
+    fiche_rows = rows[rows["fiche"] == fiche.number]
+    columns = st.columns(max(1, min(3, len(fiche_rows))))
+    for i, r in enumerate(fiche_rows.itertuples(index=False)):
+        word, icon, _ = STATUS_STYLE[r.status]
+        target = formatting.number(r.target)
+        if r.target_kind == "minimum":
+            target = "au moins " + target
+        with columns[i % len(columns)].container(border=True):
+            delta = None
+            if r.year is not None and r.change_vs_previous == r.change_vs_previous:
+                delta = f"{formatting.number(r.change_vs_previous)} sur un an"
+            st.metric(f"{r.short_label} ({r.indicator})", f"{formatting.number(r.actual)} {r.unit}", delta=delta)
+            st.markdown(
+                f"{icon} **{word}** · {formatting.percent(r.rate)} de l'objectif "
+                f"({target}, {TARGET_KIND_LABELS.get(r.target_kind, '')})"
+            )
+            for flag in r.flags:
+                st.caption(f"⚑ {flag}")

@@ -1,0 +1,138 @@
+"""The `kpi` command's contract: exit codes, messages, `status --json`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def kpi(*args, db: Path, check: bool = False) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KPI_DB": str(db), "KPI_USER": "cli-test", "KPI_LOCK_TIMEOUT": "5"}
+    done = subprocess.run(
+        [sys.executable, "-m", "indicators.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    path = tmp_path / "cli.duckdb"
+    kpi("init", db=path, check=True)
+    return path
+
+
+def test_init_is_idempotent(db):
+    again = kpi("init", db=db, check=True)
+    assert "déjà à jour" in again.stdout
+
+
+def test_import_applied_refused_and_usage(db, tmp_path):
+    good = tmp_path / "bon.csv"
+    good.write_text("indicateur;année;valeur\nF1.1;2016;42\nF1.3;2016;8\n", encoding="utf-8")
+    done = kpi("import", good, db=db)
+    assert done.returncode == 0
+    assert "Import n° 1 appliqué (« bon.csv ») : 2 nouvelles valeurs, 0 modifiée, 0 inchangée." in done.stdout
+
+    bad = tmp_path / "mauvais.csv"
+    bad.write_text("indicateur;année;valeur\nF1.1;2016;cinquante\nF9;2017;3\n", encoding="utf-8")
+    done = kpi("import", bad, db=db)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[0] == "Fichier « mauvais.csv » refusé : 2 erreurs."
+    assert lines[1] == "ligne 2, colonne « valeur » : « cinquante » n'est pas un nombre (attendu : un entier ≥ 0)"
+    errors = lines[1:-1]
+    assert len(errors) == 2 and all(line.startswith("ligne ") for line in errors)
+    assert "Traceback" not in done.stderr
+
+    assert kpi("import", db=db).returncode == 2
+    assert kpi("import", tmp_path / "absent.csv", db=db).returncode == 2
+    assert kpi("status", "--year", "2030", db=db).returncode == 2
+
+
+def test_dry_run(db, tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_text("indicateur;année;valeur\nF1.1;2016;42\n", encoding="utf-8")
+    done = kpi("import", "--dry-run", f, db=db, check=True)
+    assert "Simulation « a.csv » : 1 nouvelle valeur" in done.stdout
+    assert "F1.1 2016 : 42 (nouveau)" in done.stdout
+    assert json.loads(kpi("history", "--json", db=db, check=True).stdout) == []
+
+
+def test_status_json_contract(db, tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_text("indicateur;année;valeur\nF1.1;2016;42\nF1.4;2017;2\n", encoding="utf-8")
+    kpi("import", f, db=db, check=True)
+    doc = json.loads(kpi("status", "--json", db=db, check=True).stdout)
+    assert doc["convention"] == "cnam-pays-aix-2016-2018"
+    assert doc["demo"] is False
+    rows = {(r["indicator"], r["period"]): r for r in doc["rows"]}
+    assert len(rows) == 37
+    assert {k: rows[("F1.1", "2016")][k] for k in ("target", "actual", "rate", "status")} == {
+        "target": 50,
+        "actual": 42,
+        "rate": 0.84,
+        "status": "partiel",
+    }
+    assert rows[("F1.1", "2017")]["actual"] is None and rows[("F1.1", "2017")]["status"] == "non_renseigne"
+    assert rows[("F1.2", "2016")]["target"] is None and rows[("F1.2", "2016")]["status"] == "sans_objectif"
+    assert rows[("F1.4", "2016-2018")] | {"flags": []} == {
+        "indicator": "F1.4",
+        "period": "2016-2018",
+        "target": 2,
+        "actual": 2,
+        "rate": 1.0,
+        "status": "atteint",
+        "target_kind": "minimum",
+        "flags": [],
+    }
+    year = json.loads(kpi("status", "--json", "--year", "2017", db=db, check=True).stdout)
+    assert {r["period"] for r in year["rows"]} == {"2017"}
+
+
+def test_history_revert_template_export_demo(db, tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_text("indicateur;année;valeur;commentaire\nF1.1;2016;42;=cmd|' /C calc'!A0\n", encoding="utf-8")
+    kpi("import", f, db=db, check=True)
+    history = json.loads(kpi("history", "--json", db=db, check=True).stdout)
+    assert [(h["id"], h["kind"], h["state"], h["file_name"]) for h in history] == [(1, "import", "applied", "a.csv")]
+    out = tmp_path / "export.csv"
+    kpi("export", "--format", "csv", "--out", out, db=db, check=True)
+    text = out.read_bytes().decode("utf-8-sig")
+    assert "'=cmd|' /C calc'!A0" in text and ";=cmd" not in text
+    assert kpi("revert", "1", db=db, check=True).stdout.startswith(
+        "Annulation n° 2 : 0 valeur(s) rétablie(s), 1 retirée"
+    )
+    assert kpi("revert", "1", db=db).returncode == 1
+    for fmt in ("csv", "xlsx"):
+        kpi("template", "--format", fmt, "--out", tmp_path / f"modele.{fmt}", db=db, check=True)
+        assert (tmp_path / f"modele.{fmt}").stat().st_size > 100
+    # Demo data is refused in a store that already holds values, and says so everywhere when present.
+    assert kpi("demo", db=db).returncode == 1
+    fresh = tmp_path / "demo.duckdb"
+    kpi("init", "--demo-if-new", db=fresh, check=True)
+    assert json.loads(kpi("status", "--json", db=fresh, check=True).stdout)["demo"] is True
+    assert "DONNÉES D'EXEMPLE" in kpi("status", db=fresh, check=True).stdout
+    kpi("export", "--format", "csv", "--out", tmp_path / "d.csv", db=fresh, check=True)
+    assert "DONNÉES D'EXEMPLE" in (tmp_path / "d.csv").read_text(encoding="utf-8-sig")
+    assert "retirées (30 valeurs)" in kpi("demo", "--remove", db=fresh, check=True).stdout
+    assert json.loads(kpi("status", "--json", db=fresh, check=True).stdout)["demo"] is False
+
+
+def test_set_value(db):
+    assert kpi("set", "F1.1", "2016", "42", db=db).returncode == 1  # no reason
+    done = kpi("set", "F1.1", "2016", "42", "--reason", "chiffre du rapport", db=db, check=True)
+    assert "F1.1 2016 = 42" in done.stdout

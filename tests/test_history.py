@@ -1,0 +1,140 @@
+"""Versioning, journal and revert."""
+
+from __future__ import annotations
+
+import pytest
+
+from indicators.errors import NotFound, Refused
+from indicators.history import current_values, journal, revert, value_history
+from indicators.importing import record_value
+
+from .conftest import imp, snapshot
+
+
+def values(store) -> dict:
+    return {(r.indicator, r.year): r.value for r in current_values(store).itertuples()}
+
+
+def test_every_change_is_a_new_version(store):
+    imp(store, "indicateur;annee;valeur;commentaire\nF1.1;2016;42;premier\n", name="a.csv")
+    imp(store, "indicateur;annee;valeur\nF1.1;2016;45\n", name="b.csv")
+    record_value(store, "F1.1", 2016, "46", "marie", reason="chiffre corrigé par la CNAM")
+    h = value_history(store, "F1.1", 2016)
+    assert list(h["value"]) == [46, 45, 42]
+    assert list(h["kind"]) == ["edit", "import", "import"]
+    assert list(h["user_name"]) == ["marie", "test", "test"]
+    assert h["reason"][0] == "chiffre corrigé par la CNAM"
+    # A file without comment keeps the value's comment.
+    assert list(h["comment"]) == ["premier", "premier", "premier"]
+    with store.connect() as con:
+        assert con.execute("SELECT count(*) FROM value_versions").fetchone()[0] == 3
+
+
+def test_journal_records_file_hash_counts_and_state(store):
+    import hashlib
+
+    text = "indicateur;annee;valeur\nF1.1;2016;42\nF1.3;2016;8\n"
+    r = imp(store, text, name="cnam.csv")
+    j = journal(store)
+    row = j.iloc[0]
+    assert (row["id"], row["kind"], row["state"], row["file_name"]) == (r.changeset_id, "import", "applied", "cnam.csv")
+    assert row["file_sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert (row["added"], row["changed"], row["unchanged"]) == (2, 0, 0)
+    assert row["user_name"] == "test"
+
+
+def test_revert_restores_previous_versions(store):
+    first = imp(store, "indicateur;annee;valeur\nF1.1;2016;42\n")
+    second = imp(store, "indicateur;annee;valeur\nF1.1;2016;45\nF1.3;2016;8\n")
+    assert values(store) == {("F1.1", 2016): 45, ("F1.3", 2016): 8}
+    r = revert(store, second.changeset_id, "test", reason="mauvais fichier")
+    assert (r.restored, r.withdrawn, len(r.skipped)) == (1, 1, 0)
+    assert values(store) == {("F1.1", 2016): 42}
+    j = journal(store).set_index("id")
+    assert j.loc[second.changeset_id, "state"] == "reverted"
+    assert j.loc[first.changeset_id, "state"] == "applied"
+    assert j.loc[r.changeset_id, "kind"] == "revert"
+    assert j.loc[r.changeset_id, "reverts"] == second.changeset_id
+    # Nothing was deleted: the reverted versions are still in the history.
+    assert list(value_history(store, "F1.1", 2016)["value"]) == [42, 45, 42]
+    with pytest.raises(Refused, match="déjà été annulé"):
+        revert(store, second.changeset_id, "test")
+    with pytest.raises(Refused, match="seuls les imports"):
+        revert(store, r.changeset_id, "test")
+    with pytest.raises(NotFound):
+        revert(store, 999, "test")
+
+
+def test_revert_leaves_later_changes_alone(store):
+    r1 = imp(store, "indicateur;annee;valeur\nF1.1;2016;42\nF1.3;2016;8\n")
+    record_value(store, "F1.1", 2016, "43", "test", reason="correction")
+    r = revert(store, r1.changeset_id, "test")
+    assert (r.restored, r.withdrawn) == (0, 1)
+    assert list(r.skipped["indicator"]) == ["F1.1"]
+    assert values(store) == {("F1.1", 2016): 43}
+
+
+def test_revert_dry_run_writes_nothing(store):
+    r1 = imp(store, "indicateur;annee;valeur\nF1.1;2016;42\n")
+    before = snapshot(store)
+    r = revert(store, r1.changeset_id, "test", dry_run=True)
+    assert (r.changeset_id, r.withdrawn) == (None, 1)
+    assert snapshot(store) == before
+
+
+def test_revert_of_an_edit_restores_a_withdrawn_value_as_withdrawn(store):
+    r1 = imp(store, "indicateur;annee;valeur\nF1.1;2016;42\n")
+    revert(store, r1.changeset_id, "test")
+    edit = record_value(store, "F1.1", 2016, "50", "test", reason="saisie")
+    revert(store, edit.changeset_id, "test")
+    assert values(store) == {}
+    assert list(value_history(store, "F1.1", 2016)["value"].isna()) == [True, False, True, False]
+
+
+def test_migrations_are_recorded_and_idempotent(store):
+    with store.connect() as con:
+        assert con.execute("SELECT version, name FROM schema_migrations").fetchall() == [(1, "initial schema")]
+    from indicators.storage import Store
+
+    again = Store(store.path)
+    assert again.schema_version() == 1
+
+
+def test_framework_versions_and_refusal_of_another_convention(store, tmp_path):
+    from indicators.errors import FrameworkError
+    from indicators.framework import load_framework
+
+    from .conftest import SMALL
+
+    assert store.load_framework(load_framework(), "test") is False  # same file: nothing new
+    with pytest.raises(FrameworkError, match="suit la convention"):
+        store.load_framework(load_framework(SMALL), "test")
+
+
+def test_busy_store_is_retried_then_reported(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from indicators.errors import StoreBusy
+    from indicators.storage import Store
+
+    path = tmp_path / "busy.duckdb"
+    Store(path).schema_version()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(3)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "ok"
+    start = time.monotonic()
+    with pytest.raises(StoreBusy, match="utilisé en écriture par un autre programme"):
+        Store(path, lock_timeout=0.5).schema_version()
+    assert 0.4 < time.monotonic() - start < 2.5
+    # With a longer wait, the write goes through once the other process lets go.
+    assert Store(path, lock_timeout=10).schema_version() == 1
+    holder.wait()
