@@ -49,15 +49,17 @@ CREATE OR REPLACE TEMP MACRO kpi_norm(s) AS trim(regexp_replace(
 CREATE OR REPLACE TEMP MACRO kpi_num_text(s) AS regexp_replace(
     replace(replace(replace(trim(s), '−', '-'), '€', ''), 'EUR', ''),
     '[\s\x{00A0}\x{202F}\x{2009}'']', '', 'g');
-CREATE OR REPLACE TEMP MACRO kpi_number(s) AS (
+CREATE OR REPLACE TEMP MACRO kpi_number_clean(c) AS (
     CASE
-      WHEN regexp_full_match(kpi_num_text(s), '[+-]?\d+([.,]\d+)?([eE][+-]?\d+)?')
-        THEN TRY_CAST(replace(kpi_num_text(s), ',', '.') AS DOUBLE)
-      WHEN regexp_full_match(kpi_num_text(s), '[+-]?\d{1,3}(\.\d{3})+(,\d+)?')
-        THEN TRY_CAST(replace(replace(kpi_num_text(s), '.', ''), ',', '.') AS DOUBLE)
-      WHEN regexp_full_match(kpi_num_text(s), '[+-]?\d{1,3}(,\d{3})+(\.\d+)?')
-        THEN TRY_CAST(replace(kpi_num_text(s), ',', '') AS DOUBLE)
+      WHEN regexp_full_match(c, '\d{1,15}') THEN c::DOUBLE
+      WHEN regexp_full_match(c, '[+-]?\d+([.,]\d+)?([eE][+-]?\d+)?')
+        THEN TRY_CAST(replace(c, ',', '.') AS DOUBLE)
+      WHEN regexp_full_match(c, '[+-]?\d{1,3}(\.\d{3})+(,\d+)?')
+        THEN TRY_CAST(replace(replace(c, '.', ''), ',', '.') AS DOUBLE)
+      WHEN regexp_full_match(c, '[+-]?\d{1,3}(,\d{3})+(\.\d+)?')
+        THEN TRY_CAST(replace(c, ',', '') AS DOUBLE)
     END);
+CREATE OR REPLACE TEMP MACRO kpi_number(s) AS kpi_number_clean(kpi_num_text(s));
 """
 
 
@@ -199,15 +201,15 @@ def _framework_table(fw: Framework) -> pa.Table:
 VALIDATE_SQL = r"""
 CREATE OR REPLACE TEMP TABLE checked AS
 WITH base AS (
-    SELECT cells.*, trim(ind_raw) AS ind_t, trim(year_raw) AS year_t, trim(val_raw) AS val_t,
-           kpi_number(val_raw) AS num
+    SELECT line, ind_col, year_col, val_col, cmt_raw, trim(ind_raw) AS ind_t, trim(year_raw) AS year_t,
+           trim(val_raw) AS val_t, kpi_number_clean(kpi_num_text(val_raw)) AS num
     FROM cells
 ), matched AS (
     SELECT b.*, coalesce(bc.code, bl.code) AS code,
            coalesce(bc.whole, bl.whole, true) AS whole, coalesce(bc.max, bl.max) AS max
     FROM base b
     LEFT JOIN fw_ind bc ON upper(b.ind_t) = bc.code
-    LEFT JOIN fw_ind_labels bl ON bc.code IS NULL AND kpi_norm(b.ind_t) = bl.norm
+    LEFT JOIN label_matches bl ON bc.code IS NULL AND b.ind_t = bl.ind_t
 )
 SELECT line, code, TRY_CAST(year_t AS INTEGER) AS year, num AS value,
        nullif(cmt_raw, '') AS comment, ind_col, year_col, val_col, ind_t, year_t, val_t,
@@ -239,33 +241,41 @@ SELECT line, code, TRY_CAST(year_t AS INTEGER) AS year, num AS value,
 FROM matched
 """
 
+LABELS_SQL = """
+CREATE OR REPLACE TEMP TABLE label_matches AS
+WITH texts AS (
+    SELECT DISTINCT trim(ind_raw) AS ind_t FROM cells
+    WHERE upper(trim(ind_raw)) NOT IN (SELECT code FROM fw_ind) AND trim(ind_raw) <> ''
+), labels AS (
+    SELECT kpi_norm(label) AS norm, * FROM fw_ind WHERE (SELECT count(*) FROM texts) > 0
+)
+SELECT t.ind_t, l.code, l.whole, l.max FROM texts t JOIN labels l ON kpi_norm(t.ind_t) = l.norm
+"""
+
 ERRORS_SQL = """
 SELECT line, ind_col AS col, ind_t AS val, err_ind AS msg FROM checked WHERE err_ind IS NOT NULL
 UNION ALL SELECT line, year_col, year_t, err_year FROM checked WHERE err_year IS NOT NULL
 UNION ALL SELECT line, val_col, val_t, err_val FROM checked WHERE err_val IS NOT NULL
 """
 
-# Same indicator and year on several lines: one value kept if they agree, an error on each later
-# line that disagrees with the first.
-CONFLICTS_SQL = """
-WITH ok AS (
-    SELECT * FROM checked WHERE err_ind IS NULL AND err_year IS NULL AND err_val IS NULL
-), firsts AS (
-    SELECT code, year, arg_min(line, line) AS first_line, arg_min(val_t, line) AS first_val,
-           arg_min(value, line) AS first_value
-    FROM ok GROUP BY code, year HAVING count(*) > 1
-)
-SELECT o.line, o.val_col, o.val_t, o.code || ' ' || o.year || ' figure aussi ligne ' || f.first_line
-       || ' avec une autre valeur (« ' || f.first_val || ' » et « ' || o.val_t || ' ») : gardez une seule ligne'
-FROM ok o JOIN firsts f USING (code, year)
-WHERE o.line <> f.first_line AND o.value <> f.first_value
-"""
-
+# One row per indicator and year. The same pair on several lines keeps one value if they agree; a
+# disagreement is an error on each later line that differs from the first.
 STAGED_SQL = """
 CREATE OR REPLACE TEMP TABLE staged AS
 SELECT code AS indicator, year, arg_min(value, line) AS value,
-       arg_min(comment, line) FILTER (WHERE comment IS NOT NULL) AS comment, min(line) AS line
-FROM checked GROUP BY code, year
+       arg_min(comment, line) FILTER (WHERE comment IS NOT NULL) AS comment, min(line) AS line,
+       min(value) <> max(value) AS conflict
+FROM checked WHERE err_ind IS NULL AND err_year IS NULL AND err_val IS NULL
+GROUP BY code, year
+"""
+
+CONFLICTS_SQL = """
+SELECT c.line, c.val_col, c.val_t, c.code || ' ' || c.year || ' figure aussi ligne ' || s.line
+       || ' avec une autre valeur (« ' || f.val_t || ' » et « ' || c.val_t || ' ») : gardez une seule ligne'
+FROM staged s
+JOIN checked c ON c.code = s.indicator AND c.year = s.year AND c.line <> s.line AND c.value <> s.value
+JOIN checked f ON f.line = s.line AND f.code = s.indicator AND f.year = s.year
+WHERE s.conflict
 """
 
 DIFF_SQL = """
@@ -318,20 +328,23 @@ def validate(con: duckdb.DuckDBPyConnection, raw: RawTable, fw: Framework) -> li
     install_macros(con)
     fw_table = _framework_table(fw)
     con.register("fw_ind", fw_table)
-    con.execute("CREATE OR REPLACE TEMP TABLE fw_ind_labels AS SELECT kpi_norm(label) AS norm, * FROM fw_ind")
     _stage_long(con, raw, layout)
+    # Labels are normalised only when some texts are not codes (most files give codes).
+    con.execute(LABELS_SQL)
     con.execute(
         VALIDATE_SQL, {"first_code": fw.indicators[0].code, "y0": years[0], "y1": years[1], "capacity": CAPACITY}
     )
-    rows = con.execute(ERRORS_SQL).fetchall() + con.execute(CONFLICTS_SQL).fetchall()
+    con.execute("DROP TABLE cells")
+    rows = con.execute(ERRORS_SQL).fetchall()
+    con.execute(STAGED_SQL)
+    if con.execute("SELECT bool_or(conflict) FROM staged").fetchall()[0][0]:
+        rows += con.execute(CONFLICTS_SQL).fetchall()
     unknown = sorted({v for _, _, v, m in rows if m.endswith("n'est pas un indicateur de la convention")})
     hints = _suggest(unknown, fw)
     for line, col, val, msg in rows:
         if val in hints and msg.endswith("n'est pas un indicateur de la convention"):
             msg += f" (vouliez-vous dire {hints[val]} ?)"
         errors.append(_err(int(line), col, val or "", msg))
-    if not errors:
-        con.execute(STAGED_SQL)
     con.unregister("fw_ind")
     return sorted(errors, key=lambda e: e.line)  # stable: indicator, year, value within a line
 
