@@ -146,7 +146,11 @@ def _read_csv_fast(payload: bytes, text: str, delimiter: str) -> pa.Table | None
 
 def _read_csv_exact(text: str, delimiter: str) -> pa.Table:
     """Python's csv module: slower, but pads short rows and keeps extra cells (ragged files)."""
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"'))
+    return _rows_to_table(list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')))
+
+
+def _rows_to_table(rows: list[list[str]]) -> pa.Table:
+    """Rows of unequal length as a table of text columns f0…fN, short rows padded with empty cells."""
     width = max((len(r) for r in rows), default=0)
     columns = [[r[i] if i < len(r) else "" for r in rows] for i in range(width)]
     return pa.table({f"f{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
@@ -210,11 +214,9 @@ def _read_xlsx(data: bytes, file_name: str) -> pa.Table:
     finally:
         wb.close()
     # openpyxl numbers rows from the sheet's first row; leading empty rows keep their numbers.
-    width = max((len(r) for r in rows), default=0)
     while rows and not any(c.strip() for c in rows[-1]):
         rows.pop()
-    columns = [[r[i] if i < len(r) else "" for r in rows] for i in range(width)]
-    return pa.table({f"f{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
+    return _rows_to_table(rows)
 
 
 REFUSED_FORMATS = {
