@@ -35,6 +35,20 @@ DEMO_COMMENTS = {
     ("F3.2", 2017): "DEUST Arts et métiers de bouche encore à l'étude (exemple).",
 }
 
+# Explanations (topic, indicator, year) -> text, and milestone states, so that a newcomer sees them too.
+DEMO_TEXTS = {
+    ("explanation", "F1.1", 2016): "Le dispositif ARDAN n'a démarré qu'au second semestre 2016, après la "
+    "signature de la convention en octobre : 42 entreprises accompagnées au lieu de 50 (exemple).",
+    ("explanation", "F2.1", 2017): "Effectif en hausse de 45 élèves, porté par les cours du soir au centre de la "
+    "zone d'activité (exemple).",
+    ("next_actions", "", 2017): "Ouvrir une seconde session du module « Émergence » et lancer la licence "
+    "professionnelle cybersécurité (exemple).",
+}
+DEMO_MILESTONES = {
+    "J1": ("realise", 2016, "Centre ouvert en septembre 2016 (exemple)."),
+    "J2": ("en_cours", None, "Convention avec le CFA en cours de signature (exemple)."),
+}
+
 
 def load_demo(store: Store) -> int:
     """Write the demo values as one 'demo' changeset. Refused when the store already holds values."""
@@ -73,12 +87,26 @@ def load_demo(store: Store) -> int:
             [changeset_id],
         )
         con.unregister("demo_rows")
+        now = utcnow()
+        for (topic, indicator, year), body in DEMO_TEXTS.items():
+            if (not indicator or indicator in codes) and year in fw.years:
+                con.execute(
+                    "INSERT INTO text_versions VALUES (nextval('text_seq'), ?, ?, ?, ?, ?, ?, true)",
+                    [topic, indicator, year, body, DEMO_USER, now],
+                )
+        milestones = {m.code for m in fw.milestones}
+        for code, (state, year, note) in DEMO_MILESTONES.items():
+            if code in milestones:
+                con.execute(
+                    "INSERT INTO milestone_versions VALUES (nextval('milestone_seq'), ?, ?, ?, ?, ?, ?, true)",
+                    [code, state, year, note, DEMO_USER, now],
+                )
         Store.audit(con, DEMO_USER, "demo_loaded", {"values": len(rows)})
     return len(rows)
 
 
 def remove_demo(store: Store, user: str) -> int:
-    """Delete every demo value and changeset. Returns how many values were removed (0 if none)."""
+    """Delete every demo value, changeset, text and milestone state. Returns how many values were removed."""
     with store.transaction() as con:
         ids = [r[0] for r in con.execute("SELECT id FROM changesets WHERE kind = 'demo'").fetchall()]
         if not ids:
@@ -86,5 +114,7 @@ def remove_demo(store: Store, user: str) -> int:
         n = con.execute("SELECT count(*) FROM value_versions WHERE list_contains(?, changeset_id)", [ids]).fetchone()[0]
         con.execute("DELETE FROM value_versions WHERE list_contains(?, changeset_id)", [ids])
         con.execute("DELETE FROM changesets WHERE list_contains(?, id)", [ids])
+        con.execute("DELETE FROM text_versions WHERE demo")
+        con.execute("DELETE FROM milestone_versions WHERE demo")
         Store.audit(con, user, "demo_removed", {"values": n})
     return n

@@ -349,14 +349,6 @@ def validate(con: duckdb.DuckDBPyConnection, raw: RawTable, fw: Framework) -> li
     return sorted(errors, key=lambda e: e.line)  # stable: indicator, year, value within a line
 
 
-def _refuse_if_demo(con: duckdb.DuckDBPyConnection) -> None:
-    if con.execute("SELECT count(*) FROM changesets WHERE kind = 'demo'").fetchone()[0]:
-        raise Refused(
-            "Le magasin contient les DONNÉES D'EXEMPLE : retirez-les d'abord (« kpi demo --remove » ou le "
-            "bouton du bandeau), pour que les vraies données ne s'y mélangent jamais."
-        )
-
-
 def _apply(
     con: duckdb.DuckDBPyConnection,
     raw: RawTable,
@@ -456,7 +448,7 @@ def import_files(
         raise ImportRefused(refusals)
     results = []
     with store.transaction(commit=not dry_run) as con:
-        _refuse_if_demo(con)
+        Store.refuse_if_demo(con)
         for raw in tables:
             errors = validate(con, raw, fw)
             if errors:
@@ -507,7 +499,7 @@ def record_value(
     raw = RawTable("saisie manuelle", "saisie", None, None, header, table, "", 0)
     fw = store.framework()
     with store.transaction(commit=not dry_run) as con:
-        _refuse_if_demo(con)
+        Store.refuse_if_demo(con)
         errors = validate(con, raw, fw)
         if errors:
             raise ImportRefused([("saisie manuelle", errors)])

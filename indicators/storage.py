@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from indicators import settings
-from indicators.errors import FrameworkError, StoreBusy, StoreError
+from indicators.errors import FrameworkError, Refused, StoreBusy, StoreError
 from indicators.framework import Framework, load_framework, parse_framework
 
 SCHEMA_V1 = """
@@ -97,7 +97,53 @@ SELECT c.*,
 FROM changesets c;
 """
 
-MIGRATIONS: tuple[tuple[int, str, str], ...] = ((1, "initial schema", SCHEMA_V1),)
+SCHEMA_V2 = """
+CREATE SEQUENCE text_seq START 1;
+CREATE SEQUENCE milestone_seq START 1;
+
+-- Append-only: every version of the texts people write for the reports. topic: explanation (of one
+-- indicator's result for one year), next_actions (actions planned after a year), conclusions (final
+-- report). indicator '' and year 0 mean "not about one indicator" and "the whole period".
+-- An empty text withdraws the text. demo marks rows of the demo data (removed with them).
+CREATE TABLE text_versions (
+    id BIGINT NOT NULL,
+    topic VARCHAR NOT NULL,
+    indicator VARCHAR NOT NULL,
+    year INTEGER NOT NULL,
+    body VARCHAR NOT NULL,
+    user_name VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    demo BOOLEAN NOT NULL DEFAULT false
+);
+
+CREATE VIEW current_texts AS
+SELECT * EXCLUDE (rn) FROM (
+    SELECT t.*, row_number() OVER (PARTITION BY topic, indicator, year ORDER BY id DESC) AS rn
+    FROM text_versions t
+) WHERE rn = 1 AND body <> '';
+
+-- Append-only: every state a milestone (jalon) has been given, with who, when and why.
+CREATE TABLE milestone_versions (
+    id BIGINT NOT NULL,
+    milestone VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,           -- a_venir | en_cours | realise | abandonne
+    year INTEGER,                     -- the year it was reached (or abandoned), when known
+    note VARCHAR,
+    user_name VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    demo BOOLEAN NOT NULL DEFAULT false
+);
+
+CREATE VIEW current_milestones AS
+SELECT * EXCLUDE (rn) FROM (
+    SELECT m.*, row_number() OVER (PARTITION BY milestone ORDER BY id DESC) AS rn FROM milestone_versions m
+) WHERE rn = 1;
+"""
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (1, "initial schema", SCHEMA_V1),
+    (2, "texts for the reports and milestone states", SCHEMA_V2),
+)
 
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
@@ -246,6 +292,15 @@ class Store:
             "INSERT INTO audit VALUES (nextval('audit_seq'), ?, ?, ?, ?)",
             [utcnow(), user, action, json.dumps(details, ensure_ascii=False, default=str)],
         )
+
+    @staticmethod
+    def refuse_if_demo(con: duckdb.DuckDBPyConnection) -> None:
+        """Raise Refused while demo data is present: real data must never mix with it."""
+        if con.execute("SELECT count(*) FROM changesets WHERE kind = 'demo'").fetchone()[0]:
+            raise Refused(
+                "Le magasin contient les DONNÉES D'EXEMPLE : retirez-les d'abord (« kpi demo --remove » ou le "
+                "bouton du bandeau), pour que les vraies données ne s'y mélangent jamais."
+            )
 
     def has_demo(self) -> bool:
         with self.connect() as con:

@@ -93,11 +93,34 @@ def test_revert_of_an_edit_restores_a_withdrawn_value_as_withdrawn(store):
 
 def test_migrations_are_recorded_and_idempotent(store):
     with store.connect() as con:
-        assert con.execute("SELECT version, name FROM schema_migrations").fetchall() == [(1, "initial schema")]
+        assert con.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall() == [
+            (1, "initial schema"),
+            (2, "texts for the reports and milestone states"),
+        ]
     from indicators.storage import Store
 
     again = Store(store.path)
-    assert again.schema_version() == 1
+    assert again.schema_version() == 2
+
+
+def test_a_version_1_store_is_migrated_with_its_data_kept(tmp_path):
+    import duckdb
+
+    from indicators import storage
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)")
+    con.execute(storage.SCHEMA_V1)
+    con.execute("INSERT INTO schema_migrations VALUES (1, 'initial schema', now())")
+    con.execute("INSERT INTO changesets (id, kind, user_name, created_at) VALUES (1, 'edit', 'x', now())")
+    con.execute("INSERT INTO value_versions VALUES (1, 1, 'F1.1', 2016, 42, NULL, NULL)")
+    con.close()
+    old = storage.Store(path)
+    assert old.schema_version() == 2
+    assert values(old) == {("F1.1", 2016): 42}
+    with old.connect() as con:
+        assert con.execute("SELECT count(*) FROM current_texts").fetchone()[0] == 0
 
 
 def test_framework_versions_and_refusal_of_another_convention(store, tmp_path):
@@ -136,5 +159,5 @@ def test_busy_store_is_retried_then_reported(tmp_path):
         Store(path, lock_timeout=0.5).schema_version()
     assert 0.4 < time.monotonic() - start < 2.5
     # With a longer wait, the write goes through once the other process lets go.
-    assert Store(path, lock_timeout=10).schema_version() == 1
+    assert Store(path, lock_timeout=10).schema_version() == 2
     holder.wait()

@@ -1,0 +1,116 @@
+"""The texts people write for the reports: the explanation of an indicator's result for a year, the
+actions planned after a year, the conclusions of the final evaluation.
+
+Texts are versioned like values: each save appends a version (who, when), the current text is the
+latest one, an empty text withdraws it, and every save is journaled in the audit table. Texts are
+stored exactly as typed and are never interpreted as markup or formulas by the tool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from indicators.errors import Refused
+from indicators.framework import Framework
+from indicators.storage import Store, utcnow
+
+
+@dataclass(frozen=True)
+class Topic:
+    code: str
+    label: str
+    per_indicator: bool
+    per_year: bool
+
+
+TOPICS = {
+    t.code: t
+    for t in (
+        Topic("explanation", "Explication du résultat", per_indicator=True, per_year=True),
+        Topic("next_actions", "Actions prévues pour l'année suivante", per_indicator=False, per_year=True),
+        Topic("conclusions", "Conclusions de l'évaluation", per_indicator=False, per_year=False),
+    )
+}
+MAX_CHARS = 20_000
+
+
+def _key(fw: Framework, topic: str, indicator: str | None, year: int | None) -> tuple[str, int]:
+    """The stored (indicator, year) of a text, checked against the framework. Raises Refused."""
+    spec = TOPICS.get(topic)
+    if spec is None:
+        raise Refused(f"Type de texte inconnu : « {topic} » (attendu : {', '.join(TOPICS)}).")
+    if spec.per_indicator:
+        codes = {i.code for i in fw.indicators}
+        if indicator not in codes:
+            raise Refused(f"Indicateur inconnu : « {indicator} » (attendu : un code du référentiel, par exemple F1.1).")
+    if spec.per_year and (year is None or int(year) not in fw.years):
+        raise Refused(f"Année {year} hors de la convention (attendu : {', '.join(map(str, fw.years))}).")
+    return (indicator if spec.per_indicator else ""), (int(year) if spec.per_year else 0)
+
+
+def write_text(
+    store: Store,
+    topic: str,
+    body: str,
+    user: str,
+    indicator: str | None = None,
+    year: int | None = None,
+) -> bool:
+    """Save a new version of a text; an empty `body` withdraws it. Returns False when nothing changed.
+
+    Raises Refused (unknown topic, indicator or year, text too long, demo data present).
+    """
+    fw = store.framework()
+    key_indicator, key_year = _key(fw, topic, indicator, year)
+    body = (body or "").strip()
+    if len(body) > MAX_CHARS:
+        raise Refused(f"Texte trop long : {len(body)} caractères (au plus {MAX_CHARS}).")
+    with store.transaction() as con:
+        Store.refuse_if_demo(con)
+        row = con.execute(
+            "SELECT body FROM current_texts WHERE topic = ? AND indicator = ? AND year = ?",
+            [topic, key_indicator, key_year],
+        ).fetchone()
+        before = row[0] if row else ""
+        if before == body:
+            return False
+        con.execute(
+            "INSERT INTO text_versions VALUES (nextval('text_seq'), ?, ?, ?, ?, ?, ?, false)",
+            [topic, key_indicator, key_year, body, user, utcnow()],
+        )
+        Store.audit(
+            con,
+            user,
+            "text_written",
+            {"topic": topic, "indicator": key_indicator, "year": key_year, "before": before, "after": body},
+        )
+    return True
+
+
+def current_texts(store: Store) -> pd.DataFrame:
+    """topic, indicator ('' if none), year (0 for the period), body, user_name, created_at (UTC)."""
+    with store.connect() as con:
+        return con.execute(
+            "SELECT topic, indicator, year, body, user_name, created_at, demo FROM current_texts "
+            "ORDER BY topic, indicator, year"
+        ).df()
+
+
+def text_history(store: Store, topic: str, indicator: str | None = None, year: int | None = None) -> pd.DataFrame:
+    """Every version of one text, newest first (an empty body is a withdrawal)."""
+    with store.connect() as con:
+        return con.execute(
+            "SELECT id, body, user_name, created_at FROM text_versions WHERE topic = ? AND indicator = ? AND year = ? "
+            "ORDER BY id DESC",
+            [topic, indicator or "", int(year or 0)],
+        ).df()
+
+
+def lookup(texts: pd.DataFrame, topic: str, indicator: str | None = None, year: int | None = None) -> str:
+    """The current text for a key in a frame from `current_texts` ('' when there is none)."""
+    if texts.empty:
+        return ""
+    hit = texts[(texts["topic"] == topic) & (texts["indicator"] == (indicator or "")) & (texts["year"] == (year or 0))]
+    return str(hit["body"].iloc[0]) if len(hit) else ""
