@@ -59,3 +59,15 @@ def plural(n: float, singular: str, plural_form: str | None = None) -> str:
     """`1 erreur`, `3 erreurs` (French: 0 and 1 are singular)."""
     word = singular if abs(n) < 2 else (plural_form or singular + "s")
     return f"{number(n)} {word}"
+
+
+def quantity(n, unit: str) -> str:
+    """`1 formation`, `0 entreprise`, `64 entreprises`: a unit written in the plural agrees with n
+    (French: 0 and 1 take the singular). Only the first word changes: `élèves inscrits` is not expected."""
+    if _missing(n):
+        return f"— {unit}"
+    if abs(n) < 2:
+        first, _, rest = unit.partition(" ")
+        if first.endswith("s") and not first.endswith("ss"):
+            unit = first[:-1] + (" " + rest if rest else "")
+    return f"{number(n)} {unit}"

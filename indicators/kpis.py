@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from indicators import formatting
 from indicators.framework import Framework
 
 STATUSES = ("atteint", "partiel", "insuffisant", "non_renseigne", "sans_objectif")
@@ -226,3 +227,42 @@ def _num(x):
         return None
     x = float(x)
     return int(x) if x.is_integer() else x
+
+
+def cumulative(table: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    """The cumulative track of a flow over the convention years: year, actual, target, cum_actual, cum_target.
+
+    cum_actual stops at the first year without a value (a total that skips a year would be wrong);
+    cum_target adds up the yearly targets (a year without target adds 0).
+    """
+    rows = table[(table["indicator"] == indicator) & table["year"].notna()].sort_values("year")
+    out = rows[["year", "actual", "target"]].reset_index(drop=True).astype({"year": "int64"})
+    known = out["actual"].notna().cumprod().astype(bool)
+    out["cum_actual"] = out["actual"].cumsum().where(known)
+    out["cum_target"] = out["target"].fillna(0).cumsum().where(out["target"].notna().cummax())
+    return out
+
+
+def finding(row) -> str:
+    """A chart title that states the finding: 'ARDAN : 64 entreprises en 2017, 91 % de l'objectif de 70'."""
+    when = f"en {row.period}" if "-" not in str(row.period) else f"sur {row.period}"
+    if pd.isna(row.actual):
+        if pd.isna(row.target):
+            return f"{row.short_label} : aucune valeur {when}"
+        return f"{row.short_label} : pas encore de valeur {when} (objectif : {formatting.number(row.target)})"
+    text = f"{row.short_label} : {formatting.quantity(row.actual, row.unit)} {when}"
+    if pd.isna(row.target):
+        return text + (f" (pas d'objectif fixé pour {row.period})" if "-" not in str(row.period) else "")
+    target = formatting.number(row.target)
+    if row.target_kind == "minimum":
+        return text + f" (objectif : au moins {target})"
+    if row.target == 0:
+        return text + " (objectif : 0)"
+    return text + f", {formatting.percent(row.rate)} de l'objectif de {target}"
+
+
+def headline_row(table: pd.DataFrame, indicator: str):
+    """The row a chart's title speaks of: the latest year with a value (else the first year)."""
+    rows = table[(table["indicator"] == indicator) & table["year"].notna()].sort_values("year")
+    with_value = rows[rows["actual"].notna()]
+    return (with_value if len(with_value) else rows.head(1)).iloc[-1]
