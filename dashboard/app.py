@@ -9,10 +9,12 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-st.set_page_config(page_title="Convention CNAM – Pays d'Aix", page_icon="📊", layout="wide")
+from dashboard import common, navigation  # noqa: E402
 
-PAGES = Path(__file__).resolve().parent / "pages"
-navigation = st.navigation(
-    [st.Page(PAGES / "synthese.py", title="Synthèse", icon="📊", default=True)],
-)
-navigation.run()
+st.set_page_config(page_title="Convention CNAM – Pays d'Aix", page_icon="📊", layout="wide")
+fw = common.get_store().framework()
+pages = navigation.build(fw)
+with st.sidebar:
+    st.caption(fw.short_title)
+    st.caption(f"Utilisateur : {common.current_user()}")
+pages.run()

@@ -1,13 +1,32 @@
 """What every page shares: the store (one cached Store object, never an open connection), cached
-reads that writes clear, and the demo banner."""
+reads that writes clear precisely, the demo banner, and small rendering helpers.
+
+Cache rule: each `load_*` function caches one read; a write clears exactly the reads it made stale
+(`after_values_write`, `after_text_write`, `after_milestone_write`, `after_demo_removal`). The short
+TTL picks up what the `kpi` command writes while the dashboard runs.
+"""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from indicators import demo, history, settings
+from indicators import demo, history, milestones, settings, texts
+from indicators.kpis import kpi_table
 from indicators.storage import Store
+
+_HERE = Path(__file__).resolve().parent
+# Absolute paths: st.page_link and st.Page accept them from any entry point (the app or a test).
+PAGES = {
+    "synthese": str(_HERE / "pages" / "synthese.py"),
+    "import": str(_HERE / "pages" / "import_fichiers.py"),
+    "saisie": str(_HERE / "pages" / "saisie.py"),
+    "historique": str(_HERE / "pages" / "historique.py"),
+    "referentiel": str(_HERE / "pages" / "referentiel.py"),
+}
 
 
 @st.cache_resource
@@ -18,13 +37,57 @@ def get_store() -> Store:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def load_values(_store: Store, db_path: str) -> pd.DataFrame:
-    """Current values (cleared by every write the dashboard makes; `db_path` keys the cache)."""
+    """Current values (`db_path` keys the cache: one entry per store file)."""
     return history.current_values(_store)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_journal(_store: Store, db_path: str) -> pd.DataFrame:
+    return history.journal(_store)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_texts(_store: Store, db_path: str) -> pd.DataFrame:
+    return texts.current_texts(_store)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_milestones(_store: Store, db_path: str) -> pd.DataFrame:
+    return milestones.milestone_table(_store)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def has_demo(_store: Store, db_path: str) -> bool:
     return _store.has_demo()
+
+
+def kpis(store: Store) -> pd.DataFrame:
+    """The KPI table of the current values (computed in `indicators.kpis`)."""
+    return kpi_table(store.framework(), load_values(store, str(store.path)))
+
+
+def after_values_write() -> None:
+    """An import, an edit or a revert: values and the journal changed, nothing else."""
+    load_values.clear()
+    load_journal.clear()
+
+
+def after_text_write() -> None:
+    load_texts.clear()
+
+
+def after_milestone_write() -> None:
+    load_milestones.clear()
+
+
+def after_demo_removal() -> None:
+    for cache in (load_values, load_journal, load_texts, load_milestones, has_demo):
+        cache.clear()
+
+
+def current_user() -> str:
+    """Who the journal records for writes made from the dashboard (login arrives with access control)."""
+    return settings.default_user()
 
 
 def demo_banner(store: Store) -> None:
@@ -34,8 +97,32 @@ def demo_banner(store: Store) -> None:
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.warning(f"**{demo.DEMO_LABEL}** — les chiffres affichés sont fictifs, pour découvrir l'outil.", icon="⚠️")
     if right.button("Retirer les données d'exemple", key="remove_demo", type="secondary"):
-        n = demo.remove_demo(store, settings.default_user())
-        load_values.clear()
-        has_demo.clear()
+        n = demo.remove_demo(store, current_user())
+        after_demo_removal()
         st.toast(f"Données d'exemple retirées ({n} valeurs).")
         st.rerun()
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: str) -> str:
+    """User text made inert for st.markdown: every markdown or HTML character is escaped, so that it is
+    shown exactly as typed and never interpreted."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text)).replace("\n", "  \n")
+
+
+def empty_state(message: str) -> None:
+    """No data yet: say so, and offer the next step (the Import page and its template)."""
+    st.info(message, icon="ℹ️")
+    st.page_link(PAGES["import"], label="Importer un fichier (modèle à télécharger sur la page Import)", icon="📥")
+
+
+def flash(message: str) -> None:
+    """Keep a confirmation for the next run (the page reruns after a write, to show the new state)."""
+    st.session_state["_flash"] = message
+
+
+def show_flash() -> None:
+    if message := st.session_state.pop("_flash", None):
+        st.success(message, icon="✅")

@@ -15,9 +15,11 @@ import pandas as pd
 
 from indicators import formatting
 from indicators.demo import DEMO_LABEL
+from indicators.errors import InputError
 from indicators.framework import Framework
 from indicators.history import KIND_LABELS, current_values
 from indicators.storage import Store
+from indicators.tabular import decode_text, sniff_delimiter, sniff_format
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx", "parquet")
@@ -69,10 +71,17 @@ HELP_LINES = [
 def write_template(fw: Framework, fmt: str, out: str | Path) -> Path:
     """Write the template as CSV or XLSX at `out`."""
     out = Path(out)
+    out.write_bytes(template_bytes(fw, fmt))
+    return out
+
+
+def template_bytes(fw: Framework, fmt: str) -> bytes:
+    """The template as the bytes of a CSV (UTF-8 with BOM, `;`) or XLSX file."""
     frame = template_frame(fw)
     if fmt == "csv":
-        out.write_bytes(_csv_bytes(frame))
-    elif fmt == "xlsx":
+        return _csv_bytes(frame)
+    if fmt == "xlsx":
+        out = io.BytesIO()
         _write_xlsx(
             out,
             frame,
@@ -80,9 +89,8 @@ def write_template(fw: Framework, fmt: str, out: str | Path) -> Path:
             help_lines=[line.format(title=fw.short_title, years=", ".join(map(str, fw.years))) for line in HELP_LINES],
             number_columns=[str(y) for y in fw.years],
         )
-    else:
-        raise ValueError(fmt)
-    return out
+        return out.getvalue()
+    raise ValueError(fmt)
 
 
 def export_frame(store: Store) -> pd.DataFrame:
@@ -143,7 +151,11 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def _write_xlsx(
-    out: Path, frame: pd.DataFrame, sheet: str, help_lines: list[str] | None = None, number_columns: list[str] = ()
+    out: Path | io.BytesIO,
+    frame: pd.DataFrame,
+    sheet: str,
+    help_lines: list[str] | None = None,
+    number_columns: list[str] = (),
 ) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -180,3 +192,73 @@ def _write_xlsx(
             aide.append([line])
         aide.column_dimensions["A"].width = 120
     wb.save(out)
+
+
+ERRORS_HEADER = "erreurs à corriger"
+
+
+def annotated_copy(data: bytes, file_name: str, errors: list[InputError]) -> tuple[str, bytes] | None:
+    """A copy of a refused file with a last column « erreurs à corriger » beside each faulty line (and,
+    for XLSX, the faulty cells filled in orange), so that the mission officer fixes it where it is.
+
+    Lines keep their numbers (the messages say « ligne 7 »). The importer ignores the extra column, so
+    the corrected copy can be imported as it is. Returns (file name, bytes), or None when the file
+    could not be read at all (then the error list is all there is).
+    """
+    by_line: dict[int, list[InputError]] = {}
+    for e in errors:
+        by_line.setdefault(e.line, []).append(e)
+    stem = Path(file_name).stem or "fichier"
+    kind = sniff_format(data)
+    if kind == "xlsx":
+        try:
+            return f"{stem}_erreurs.xlsx", _annotate_xlsx(data, by_line)
+        except Exception:  # a workbook openpyxl cannot open was refused as a whole: no copy to annotate
+            return None
+    if kind != "text" or (decoded := decode_text(data)) is None:
+        return None
+    text, _ = decoded
+    delimiter = sniff_delimiter(text)
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    while rows and not any(c.strip() for c in rows[-1]):
+        rows.pop()
+    width = max((len(r) for r in rows), default=0)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    last = max([len(rows), *by_line])
+    for number in range(1, last + 1):
+        row = rows[number - 1] if number <= len(rows) else []
+        note = ERRORS_HEADER if number == 1 and 1 not in by_line else _note(by_line.get(number, []))
+        if number == 1 and 1 in by_line:
+            note = ERRORS_HEADER + " — " + note
+        writer.writerow([*row, *[""] * (width - len(row)), note])  # the partner's cells, untouched
+    return f"{stem}_erreurs.csv", ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _note(errors: list[InputError]) -> str:
+    return " | ".join(f"colonne « {e.column} » : {e.message}" if e.column else e.message for e in errors)
+
+
+def _annotate_xlsx(data: bytes, by_line: dict[int, list[InputError]]) -> bytes:
+    import openpyxl
+    from openpyxl.styles import Font, PatternFill
+
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb.worksheets[0]
+    headers = {str(c.value).strip().casefold(): c.column for c in ws[1] if c.value is not None}
+    target = ws.max_column + 1
+    fill = PatternFill("solid", fgColor="FFD8A8")
+    ws.cell(1, target, ERRORS_HEADER).font = Font(bold=True)
+    for line, errs in by_line.items():
+        note = _note(errs)
+        cell = ws.cell(line, target)
+        cell.value = (ERRORS_HEADER + " — " + note) if line == 1 else note
+        cell.fill = fill
+        for e in errs:
+            column = headers.get(e.column.strip().casefold())
+            if column and line > 1:
+                ws.cell(line, column).fill = fill
+    ws.column_dimensions[ws.cell(1, target).column_letter].width = 90
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -19,6 +19,11 @@ from pathlib import Path
 from indicators.errors import FrameworkError
 
 KINDS = {"flow": "flux (s'additionne d'une année sur l'autre)", "headcount": "effectif (ne s'additionne pas)"}
+CEILING_LABELS = {
+    "operation_per_year": "coût de l'opération, par an",
+    "party_per_year": "participation de chaque partenaire, par an",
+    "party_over_convention": "participation de chaque partenaire sur toute la convention",
+}
 PERIOD_KINDS = {"total": "total sur la période", "minimum": "au moins"}
 
 

@@ -6,35 +6,28 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard.common import demo_banner, get_store, load_values
+from dashboard import common
 from indicators import formatting
-from indicators.kpis import (
-    STATUS_STYLE,
-    TARGET_KIND_LABELS,
-    fiche_sentence,
-    kpi_table,
-    latest_year_with_data,
-    share_met,
-)
+from indicators.kpis import STATUS_STYLE, TARGET_KIND_LABELS, fiche_sentence, latest_year_with_data, share_met
 
-store = get_store()
+store = common.get_store()
 fw = store.framework()
-demo_banner(store)
-values = load_values(store, str(store.path))
+common.demo_banner(store)
+values = common.load_values(store, str(store.path))
 
 st.title("Synthèse")
 st.caption(fw.title)
 
 if values.empty:
-    st.info(
-        "Aucune valeur n'est encore enregistrée. Téléchargez le modèle (« kpi template ») et importez le fichier "
-        "des partenaires (« kpi import FICHIER »)."
+    common.empty_state(
+        "Aucune valeur n'est encore enregistrée. Téléchargez le modèle sur la page Import, faites-le remplir par "
+        "les partenaires, puis importez-le : les objectifs s'afficheront ici."
     )
 
 latest = latest_year_with_data(fw, values) or fw.years[0]
 choices = [str(y) for y in fw.years] + [fw.period_label]
 period = st.segmented_control("Période", choices, default=str(latest), key="synthese_period") or str(latest)
-table = kpi_table(fw, values)
+table = common.kpis(store)
 rows = table[(table["period"] == period) & (table["status"] != "sans_objectif")]
 
 met, total = share_met(table, period)
@@ -61,8 +54,9 @@ for fiche in fw.fiches:
         with columns[i % len(columns)].container(border=True):
             delta = None
             if r.year is not None and r.change_vs_previous == r.change_vs_previous:
-                delta = f"{formatting.number(r.change_vs_previous)} sur un an"
-            st.metric(f"{r.short_label} ({r.indicator})", f"{formatting.number(r.actual)} {r.unit}", delta=delta)
+                sign = "+" if r.change_vs_previous > 0 else ""
+                delta = f"{sign}{formatting.number(r.change_vs_previous)} sur un an"
+            st.metric(f"{r.short_label} ({r.indicator})", formatting.quantity(r.actual, r.unit), delta=delta)
             st.markdown(
                 f"{icon} **{word}** · {formatting.percent(r.rate)} de l'objectif "
                 f"({target}, {TARGET_KIND_LABELS.get(r.target_kind, '')})"

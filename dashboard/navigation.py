@@ -1,0 +1,37 @@
+"""The app's pages, in one place: `build()` is what `app.py` runs, and what page tests run too (with another
+default page), so that every test goes through the real navigation.
+
+One page per fiche action of the framework: another convention gets its own fiche pages with no code.
+The Budget and Rapports pages will join the « Suivi » and « Convention » sections.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+from dashboard import common
+from dashboard.pages import fiche
+from indicators.framework import Framework
+
+
+def build(fw: Framework, default: str = "synthese") -> StreamlitPage:
+    """st.navigation over every page; `default` is the url path of the page shown first."""
+
+    def page(target, title: str, icon: str, url_path: str) -> st.Page:
+        return st.Page(target, title=title, icon=icon, url_path=url_path, default=url_path == default)
+
+    return st.navigation(
+        {
+            "Suivi": [
+                page(common.PAGES["synthese"], "Synthèse", "📊", "synthese"),
+                *[page(fiche.page(f.number), f"Fiche {f.number}", "📁", f"fiche-{f.number}") for f in fw.fiches],
+            ],
+            "Données": [
+                page(common.PAGES["import"], "Import", "📥", "import"),
+                page(common.PAGES["saisie"], "Saisie et commentaires", "✏️", "saisie"),
+                page(common.PAGES["historique"], "Historique", "🕘", "historique"),
+            ],
+            "Convention": [page(common.PAGES["referentiel"], "Référentiel", "📜", "referentiel")],
+        }
+    )

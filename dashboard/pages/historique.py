@@ -1,0 +1,102 @@
+"""Historique: the journal of imports and edits, every version of a value, and reverting a change."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import common
+from indicators import formatting, history, tables
+from indicators.errors import KpiError
+from indicators.kpis import latest_year_with_data
+
+store = common.get_store()
+fw = store.framework()
+common.demo_banner(store)
+path = str(store.path)
+journal = common.load_journal(store, path)
+
+st.title("Historique des changements")
+common.show_flash()
+if journal.empty:
+    common.empty_state("Le journal est vide : aucun fichier n'a encore été importé ni aucune valeur saisie.")
+    st.stop()
+
+st.subheader("Journal des imports et des saisies")
+st.caption("Le plus récent en premier. Rien n'est jamais effacé : une annulation est elle-même un changement.")
+st.dataframe(
+    tables.journal_frame(journal),
+    hide_index=True,
+    width="stretch",
+    column_config={"Empreinte SHA-256": st.column_config.TextColumn(width="medium")},
+)
+
+st.subheader("Historique d'une valeur")
+values = common.load_values(store, path)
+latest = latest_year_with_data(fw, values) or fw.years[0]
+left, right = st.columns(2)
+code = left.selectbox(
+    "Indicateur",
+    [i.code for i in fw.indicators],
+    format_func=lambda c: f"{c} – {fw.indicator(c).short_label}",
+    key="history_indicator",
+)
+year = right.selectbox("Année", fw.years, index=fw.years.index(latest), key="history_year")
+versions = history.value_history(store, code, year)
+if versions.empty:
+    st.info(f"Aucune version pour {code} en {year}.", icon="ℹ️")
+else:
+    st.dataframe(tables.value_history_frame(versions), hide_index=True, width="stretch")
+
+st.subheader("Annuler un import ou une saisie")
+candidates = journal[journal["kind"].isin(["import", "edit"]) & (journal["state"] == "applied")]
+if candidates.empty:
+    st.info("Aucun import ni aucune saisie à annuler.", icon="ℹ️")
+    st.stop()
+
+
+def describe(changeset_id: int) -> str:
+    row = candidates.set_index("id").loc[changeset_id]
+    what = f"import de « {row['file_name']} »" if row["kind"] == "import" else "saisie"
+    return f"n° {changeset_id} – {what} par {row['user_name']}, le {formatting.timestamp(row['created_at'].to_pydatetime())}"
+
+
+target = st.selectbox("Changement à annuler", list(candidates["id"]), format_func=describe, key="revert_target")
+try:
+    plan = history.revert(store, int(target), common.current_user(), dry_run=True)
+except KpiError as e:
+    st.error(common.plain(str(e)), icon="🚫")
+    st.stop()
+st.markdown(
+    f"L'annulation rendra leur valeur précédente à **{formatting.plural(plan.restored, 'valeur')}** et retirera "
+    f"**{formatting.plural(plan.withdrawn, 'valeur')}** qui n'existai{'en' if plan.withdrawn > 1 else ''}t pas avant."
+)
+if len(plan.skipped):
+    st.warning(
+        f"{formatting.plural(len(plan.skipped), 'valeur')} modifiée(s) depuis par un autre changement "
+        "restera(ont) telle(s) quelle(s) : "
+        + ", ".join(f"{r.indicator} {r.year} (n° {r.latest_changeset})" for r in plan.skipped.itertuples()),
+        icon="⚠️",
+    )
+reason = st.text_input("Raison de l'annulation (obligatoire)", key="revert_reason", max_chars=500)
+confirmed = st.checkbox(f"Je confirme l'annulation du changement n° {target}", key="revert_confirm")
+if st.button(
+    f"Annuler le changement n° {target}",
+    type="primary",
+    disabled=not (confirmed and reason.strip()),
+    key="revert_button",
+    help="Cochez la confirmation et indiquez la raison.",
+):
+    try:
+        done = history.revert(store, int(target), common.current_user(), reason=reason.strip())
+    except KpiError as e:
+        st.error(common.plain(str(e)), icon="🚫")
+        st.stop()
+    common.after_values_write()
+    for key in ("revert_reason", "revert_confirm"):
+        st.session_state.pop(key, None)
+    common.flash(
+        f"Changement n° {target} annulé (annulation n° {done.changeset_id} : "
+        f"{formatting.plural(done.restored, 'valeur')} rétablie(s), {formatting.plural(done.withdrawn, 'valeur')} "
+        "retirée(s))."
+    )
+    st.rerun()

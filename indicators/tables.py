@@ -1,0 +1,218 @@
+"""Tables as people read them: French column names, French number formatting, Paris times.
+
+The dashboard shows these frames as they are and the reports will print the same ones, so that a
+figure reads the same everywhere. Every cell is plain text or a number: nothing is markup.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from indicators import formatting
+from indicators.errors import ImportRefused
+from indicators.framework import KINDS, PERIOD_KINDS, Framework
+from indicators.history import KIND_LABELS, STATE_LABELS
+from indicators.importing import ImportResult
+from indicators.kpis import STATUS_STYLE
+from indicators.milestones import STATES
+
+CHANGE_LABELS = {"nouveau": "nouvelle valeur", "modifié": "modifiée", "inchangé": "inchangée"}
+
+
+def _num(value) -> str:
+    return formatting.number(value, empty="")
+
+
+def _when(value) -> str:
+    return "" if value is None or pd.isna(value) else formatting.timestamp(pd.Timestamp(value).to_pydatetime())
+
+
+def status_text(status: str) -> str:
+    word, icon, _ = STATUS_STYLE[status]
+    return f"{icon} {word}"
+
+
+def errors_frame(refused: ImportRefused) -> pd.DataFrame:
+    """Every error of every refused file: Fichier, Ligne, Colonne, Valeur trouvée, Problème."""
+    return pd.DataFrame(
+        [
+            {"Fichier": name, "Ligne": e.line, "Colonne": e.column, "Valeur trouvée": e.value, "Problème": e.message}
+            for name, errors in refused.refusals
+            for e in errors
+        ],
+        columns=["Fichier", "Ligne", "Colonne", "Valeur trouvée", "Problème"],
+    )
+
+
+def changes_frame(fw: Framework, result: ImportResult) -> pd.DataFrame:
+    """What a file changes, value by value (unchanged values are counted, not listed)."""
+    labels = {i.code: i.short_label for i in fw.indicators}
+    frame = result.changes
+    return pd.DataFrame(
+        {
+            "Ligne": frame["line"].astype("Int64"),
+            "Indicateur": [f"{c} – {labels.get(c, c)}" for c in frame["indicator"]],
+            "Année": frame["year"].astype(str),
+            "Avant": [_num(v) for v in frame["old_value"]],
+            "Après": [_num(v) for v in frame["value"]],
+            "Changement": [CHANGE_LABELS.get(c, c) for c in frame["change"]],
+            "Commentaire": frame["comment"].fillna(""),
+        }
+    )
+
+
+def kpi_frame(table: pd.DataFrame, period: str) -> pd.DataFrame:
+    """One line per indicator for a year or the period: target, actual, rate, status (a word and an icon)."""
+    rows = table[table["period"] == period]
+    return pd.DataFrame(
+        {
+            "Code": rows["indicator"],
+            "Indicateur": rows["label"],
+            "Objectif": [
+                ("au moins " if k == "minimum" else "") + _num(t) if pd.notna(t) else "—"
+                for t, k in zip(rows["target"], rows["target_kind"], strict=True)
+            ],
+            "Réalisé": [_num(a) or "—" for a in rows["actual"]],
+            "Taux": [formatting.percent(r) for r in rows["rate"]],
+            "Statut": [status_text(s) for s in rows["status"]],
+        }
+    ).reset_index(drop=True)
+
+
+def journal_frame(journal: pd.DataFrame) -> pd.DataFrame:
+    """The journal of changes (newest first): who, when, what, file and its SHA-256, counts, state."""
+    return pd.DataFrame(
+        {
+            "N°": journal["id"],
+            "Type": [KIND_LABELS.get(k, k) for k in journal["kind"]],
+            "État": [STATE_LABELS.get(s, s) for s in journal["state"]],
+            "Par": journal["user_name"],
+            "Le": [_when(t) for t in journal["created_at"]],
+            "Fichier": journal["file_name"].fillna(""),
+            "Ajoutées": journal["added"],
+            "Modifiées": journal["changed"],
+            "Inchangées": journal["unchanged"],
+            "Commentaire ou raison": [
+                (c or "") + (f" (annule le n° {int(r)})" if pd.notna(r) else "")
+                for c, r in zip(journal["comment"].fillna(""), journal["reverts"], strict=True)
+            ],
+            "Empreinte SHA-256": journal["file_sha256"].fillna(""),
+        }
+    )
+
+
+def value_history_frame(versions: pd.DataFrame) -> pd.DataFrame:
+    """Every version of one value, newest first."""
+    return pd.DataFrame(
+        {
+            "Valeur": [_num(v) or "retirée" for v in versions["value"]],
+            "Le": [_when(t) for t in versions["created_at"]],
+            "Par": versions["user_name"],
+            "Origine": [
+                f"{KIND_LABELS.get(k, k)} n° {c}" + (f" – {f}" if f else "")
+                for k, c, f in zip(
+                    versions["kind"], versions["changeset_id"], versions["file_name"].fillna(""), strict=True
+                )
+            ],
+            "Ligne du fichier": versions["source_line"].astype("Int64"),
+            "Raison": versions["reason"].fillna(""),
+            "Commentaire": versions["comment"].fillna(""),
+        }
+    )
+
+
+def indicators_frame(fw: Framework, fiche: int | None = None) -> pd.DataFrame:
+    """The framework's indicators: code, label, unit, nature, yearly targets, period target, baselines."""
+    rows = []
+    for ind in fw.indicators:
+        if fiche is not None and ind.fiche != fiche:
+            continue
+        row = {"Code": ind.code, "Indicateur": ind.label, "Unité": ind.unit, "Nature": KINDS[ind.kind].split(" (")[0]}
+        for year in fw.years:
+            row[f"Objectif {year}"] = _num(ind.targets.get(year)) or "—"
+        row[f"Objectif {fw.period_label}"] = (
+            f"{PERIOD_KINDS[ind.period_target_kind]} : {_num(ind.period_target)}"
+            if ind.period_target is not None
+            else "—"
+        )
+        row["Référence"] = "; ".join(f"{b.year} : {_num(b.value)}" for b in ind.baselines) or "—"
+        row["Source"] = ind.source
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def budget_lines_frame(fw: Framework) -> pd.DataFrame:
+    """Annexe 4 by line and party, a subtotal per group, and the total — all derived from the lines."""
+    budget = fw.budget
+    rows = []
+    for group in budget.groups:
+        for line in (x for x in budget.lines if x.group == group):
+            rows.append(
+                {
+                    "Poste": line.label + (" (en nature)" if line.in_kind else ""),
+                    **{p: formatting.euros(line.amounts[p]) if p in line.amounts else "—" for p in budget.parties},
+                    "Total": formatting.euros(line.total),
+                }
+            )
+        sums = budget.by_group()[group]
+        rows.append(
+            {
+                "Poste": f"Sous-total {group}",
+                **{p: formatting.euros(sums[p]) for p in budget.parties},
+                "Total": formatting.euros(sums["total"]),
+            }
+        )
+    parties = budget.by_party()
+    rows.append(
+        {
+            "Poste": "Total annuel",
+            **{p: formatting.euros(parties[p]) for p in budget.parties},
+            "Total": formatting.euros(budget.total),
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+def budget_fiche_frame(fw: Framework) -> pd.DataFrame:
+    """The same budget as each fiche's « Moyens » gives it (some annex lines merged)."""
+    budget = fw.budget
+    rows = [
+        {
+            "Poste": fl.label,
+            **{f"Fiche {f}": formatting.euros(fl.amounts[f]) if f in fl.amounts else "—" for f in budget.fiches},
+            "Total": formatting.euros(sum(fl.amounts.values())),
+        }
+        for fl in budget.by_fiche_lines
+    ]
+    totals = budget.by_fiche()
+    rows.append(
+        {
+            "Poste": "Total annuel",
+            **{f"Fiche {f}": formatting.euros(totals[f]) for f in budget.fiches},
+            "Total": formatting.euros(sum(totals.values())),
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+def calendar_frame(fw: Framework) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"Date": formatting.date(d), "Échéance": label, "Source": source} for d, label, source in fw.deadlines()]
+    )
+
+
+def milestones_frame(milestones: pd.DataFrame) -> pd.DataFrame:
+    """Milestones with their state as a word and an icon, and who updated them when."""
+    return pd.DataFrame(
+        {
+            "Jalon": milestones["code"],
+            "Intitulé": milestones["label"],
+            "État": [f"{STATES[s][1]} {STATES[s][0]}" for s in milestones["state"]],
+            "Année": [str(int(y)) if pd.notna(y) else "" for y in milestones["year"]],
+            "Note": milestones["note"].fillna(""),
+            "Mis à jour": [
+                f"{_when(t)} par {u}" if pd.notna(t) else "jamais"
+                for t, u in zip(milestones["updated_at"], milestones["user_name"], strict=True)
+            ],
+        }
+    )
