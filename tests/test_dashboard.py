@@ -1,57 +1,213 @@
-"""AppTest of every page, on an empty store and on demo data."""
+"""AppTest of every page through the real navigation, on an empty store and on demo data, and the
+mission officer's flows: import (refused and applied), correction, explanation, milestone, revert."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from indicators import history, milestones, texts
 from indicators.demo import load_demo
 from indicators.storage import Store
 
+from .conftest import imp, snapshot
+
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+PAGES = ["synthese", "fiche-1", "fiche-2", "fiche-3", "import", "saisie", "historique", "referentiel"]
+
+
+def run_page(default: str) -> None:
+    """The app's own navigation, opened on another page (AppTest.from_function runs this body)."""
+    from dashboard import common, navigation
+
+    navigation.build(common.get_store().framework(), default=default).run()
+
+
+def clear_caches() -> None:
+    from dashboard import common
+
+    common.get_store.clear()
+    common.after_demo_removal()
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
+def env(tmp_path, monkeypatch):
+    """A fresh store in KPI_DB; `open(page)` runs a page of the app on it."""
     db = tmp_path / "app.duckdb"
     monkeypatch.setenv("KPI_DB", str(db))
+    monkeypatch.setenv("KPI_USER", "chargée de mission")
+    clear_caches()
+    store = Store(db, lock_timeout=5)
+    store.framework()
 
-    def make(with_demo: bool) -> AppTest:
-        store = Store(db)
-        store.framework()
-        if with_demo:
-            load_demo(store)
-        at = AppTest.from_file(APP, default_timeout=30)
+    def open_page(page: str = "synthese") -> AppTest:
+        at = AppTest.from_function(run_page, args=(page,), default_timeout=30)
         at.run()
         assert not at.exception, at.exception
         return at
 
-    yield make
-    from dashboard.common import get_store, has_demo, load_values
-
-    get_store.clear()
-    load_values.clear()
-    has_demo.clear()
+    open_page.store = store
+    yield open_page
+    clear_caches()
 
 
-def test_synthese_on_an_empty_store(app):
-    at = app(with_demo=False)
-    assert "Aucune valeur n'est encore enregistrée" in at.info[0].value
-    assert at.metric[0].value == "0 sur 6"  # the six targets of 2016
-    assert not at.warning
+def texts_of(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "success", "warning", "error") for e in at.get(kind)]
+    parts += [e.label for e in at.get("metric")] + [str(e.value) for e in at.get("metric")]
+    return "\n".join(str(p) for p in parts)
 
 
-def test_synthese_on_demo_data(app):
-    at = app(with_demo=True)
-    assert "DONNÉES D'EXEMPLE" in at.warning[0].value
-    labels = [m.label for m in at.metric]
-    assert "ARDAN (F1.1)" in labels
-    ardan = next(m for m in at.metric if m.label == "ARDAN (F1.1)")
-    assert ardan.value == "85 entreprises"  # 2018, the latest year with data
-    assert "**Fiche 1 : 1 objectif sur 2 atteint en 2018**" in [m.value for m in at.markdown]
-    at.button(key="remove_demo").click().run()
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("with_demo", [False, True], ids=["empty", "demo"])
+def test_every_page_renders(env, page, with_demo):
+    if with_demo:
+        load_demo(env.store)
+    at = env(page)
+    assert at.title, "every page has a title"
+    banner = [w for w in at.warning if "DONNÉES D'EXEMPLE" in w.value]
+    assert bool(banner) == with_demo
+
+
+def test_the_app_entry_point_opens_on_synthese(env):
+    at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
-    assert not at.warning
+    assert at.title[0].value == "Synthèse"
+
+
+def test_synthese_empty_state_points_to_import(env):
+    at = env("synthese")
     assert "Aucune valeur n'est encore enregistrée" in at.info[0].value
+    assert any(link.proto.page == "import" for link in at.get("page_link"))
+
+
+def test_synthese_on_demo_data(env):
+    load_demo(env.store)
+    at = env("synthese")
+    text = texts_of(at)
+    assert "Fiche 1 : 1 objectif sur 2 atteint en 2018" in text
+    assert "85 entreprises" in text
+    assert "✔ **Atteint** · 106\u00a0% de l'objectif" in text
+    at.segmented_control(key="synthese_period").set_value("2016-2018").run()
+    assert "sur 2016-2018" in texts_of(at)
+    at.button(key="remove_demo").click().run()
+    assert not [w for w in at.warning if "DONNÉES D'EXEMPLE" in w.value]
+    assert env.store.is_empty()
+
+
+def test_fiche_page_shows_charts_explanations_and_milestones(env):
+    load_demo(env.store)
+    at = env("fiche-1")
+    charts = at.get("plotly_chart")
+    assert len(charts) == 6  # F1.1 yearly + cumulative, F1.2, F1.3 yearly + cumulative, F1.4 at-least-2
+    spec = json.loads(charts[0].proto.spec)
+    assert spec["layout"]["separators"] == ",\u202f"
+    assert spec["layout"]["xaxis"]["type"] == "category"
+    assert charts[0].proto.alt == "ARDAN : 85 entreprises en 2018, 106\u00a0% de l'objectif de 80"
+    text = texts_of(at)
+    assert "42 entreprises accompagnées au lieu de 50" in text  # the demo explanation of F1.1 in 2016
+    assert "Qualité des données" not in text or "⚑" in text
+    frames = at.dataframe
+    assert list(frames[-1].value["Jalon"]) == ["J1"]
+    assert frames[-1].value["État"].iloc[0] == "✔ Réalisé"
+
+
+def test_user_text_is_shown_as_text_not_markup(env):
+    texts.write_text(env.store, "explanation", "**gras** <b>x</b> [lien](http://x)", "alice", "F1.1", 2016)
+    at = env("fiche-1")
+    shown = [m.value for m in at.markdown if "gras" in m.value]
+    assert shown and "\\*\\*gras\\*\\*" in shown[0] and "\\<b\\>" in shown[0] and "\\[lien\\]" in shown[0]
+
+
+GOOD = b"indicateur;2016;2017\nF1.1;45;66\n"
+BAD = "indicateur;année;valeur\nF1.1;2016;cinquante\nF9.9;2017;3\n".encode()
+
+
+def test_import_refused_file_shows_every_error_and_changes_nothing(env):
+    before = snapshot(env.store)
+    at = env("import")
+    assert len(at.download_button) == 2  # the templates
+    at.file_uploader[0].upload("partenaire.csv", BAD, "text/csv").run()
+    assert not at.exception
+    errors = at.dataframe[0].value
+    assert list(errors["Ligne"]) == [2, 3]
+    assert list(errors["Colonne"]) == ["valeur", "indicateur"]
+    assert "n'est pas un nombre" in errors["Problème"].iloc[0]
+    annotated = [b for b in at.download_button if "partenaire_erreurs.csv" in b.label]
+    assert annotated
+    assert not [b for b in at.button if b.key == "confirm_import"]
+    assert snapshot(env.store) == before
+
+
+def test_import_preview_then_confirm_then_synthese_shows_the_value(env):
+    at = env("synthese")  # warm the caches first: the import must clear them
+    assert "45 entreprises" not in texts_of(at)
+    at = env("import")
+    at.file_uploader[0].upload("ardan.csv", GOOD, "text/csv").run()
+    assert [m.value for m in at.metric][:3] == ["2", "0", "0"]
+    preview = at.dataframe[0].value
+    assert list(preview["Après"]) == ["45", "66"]
+    assert history.current_values(env.store).empty  # nothing written before confirmation
+    at.button(key="confirm_import").click().run()
+    assert not at.exception
+    assert "Import enregistré" in at.success[0].value
+    assert sorted(history.current_values(env.store)["value"]) == [45, 66]
+    at = env("synthese")
+    assert "66 entreprises" in texts_of(at)
+
+
+def test_correction_requires_a_reason(env):
+    imp(env.store, "indicateur;2016\nF1.1;45\n")
+    before = snapshot(env.store)
+    at = env("saisie")
+    at.text_input(key="edit_new_value").input("47")
+    next(b for b in at.button if "Enregistrer la valeur" in b.label).click().run()
+    assert any("raison" in e.value for e in at.error)
+    assert snapshot(env.store) == before
+    at.text_input(key="edit_new_value").input("47")
+    at.text_area(key="edit_reason").input("Erreur de saisie du partenaire")
+    next(b for b in at.button if "Enregistrer la valeur" in b.label).click().run()
+    assert not at.exception
+    assert "Valeur enregistrée" in at.success[0].value
+    values = history.current_values(env.store)
+    assert values.set_index(["indicator", "year"]).loc[("F1.1", 2016), "value"] == 47
+    assert history.journal(env.store).iloc[0]["comment"] == "Erreur de saisie du partenaire"
+
+
+def test_explanation_and_milestone_are_saved_from_the_page(env):
+    at = env("saisie")
+    at.selectbox(key="explain_indicator").set_value("F2.1").run()
+    at.selectbox(key="explain_year").set_value(2017).run()
+    at.text_area(key="explain_text_F2.1_2017").input("Hausse portée par les cours du soir.").run()
+    at.button(key="save_explanation").click().run()
+    assert not at.exception
+    assert "Explication enregistrée." in at.success[0].value
+    assert texts.lookup(texts.current_texts(env.store), "explanation", "F2.1", 2017).startswith("Hausse")
+    at.selectbox(key="milestone_code").set_value("J2").run()
+    at.selectbox(key="milestone_state_J2").set_value("realise").run()
+    at.selectbox(key="milestone_year_J2").set_value(2017).run()
+    at.button(key="save_milestone").click().run()
+    assert "Jalon J2 mis à jour." in at.success[0].value
+    row = milestones.milestone_table(env.store).set_index("code").loc["J2"]
+    assert (row["state"], row["year"]) == ("realise", 2017)
+
+
+def test_revert_from_historique_needs_confirmation_and_reason(env):
+    imp(env.store, "indicateur;2016\nF1.1;45\n", name="premier.csv")
+    second = imp(env.store, "indicateur;2016\nF1.1;50\n", name="second.csv")
+    at = env("historique")
+    journal = at.dataframe[0].value
+    assert list(journal["Fichier"]) == ["second.csv", "premier.csv"]
+    assert len(journal["Empreinte SHA-256"].iloc[0]) == 64
+    assert at.selectbox(key="revert_target").value == second.changeset_id
+    assert at.button(key="revert_button").disabled
+    at.text_input(key="revert_reason").input("Fichier envoyé par erreur").run()
+    at.checkbox(key="revert_confirm").check().run()
+    assert not at.button(key="revert_button").disabled
+    at.button(key="revert_button").click().run()
+    assert not at.exception
+    assert f"Changement n° {second.changeset_id} annulé" in at.success[0].value
+    assert history.current_values(env.store)["value"].tolist() == [45]
+    assert history.journal(env.store).iloc[0]["comment"] == "Fichier envoyé par erreur"
