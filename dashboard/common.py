@@ -12,20 +12,21 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from indicators import demo, history, milestones, settings, texts
-from indicators.kpis import kpi_table
+from indicators import charts, demo, history, milestones, settings, texts
+from indicators.kpis import STATUS_STYLE, kpi_table
 from indicators.storage import Store
 
 _HERE = Path(__file__).resolve().parent
 # Absolute paths: st.page_link and st.Page accept them from any entry point (the app or a test).
 PAGES = {
-    "synthese": str(_HERE / "pages" / "synthese.py"),
-    "import": str(_HERE / "pages" / "import_fichiers.py"),
-    "saisie": str(_HERE / "pages" / "saisie.py"),
-    "historique": str(_HERE / "pages" / "historique.py"),
-    "referentiel": str(_HERE / "pages" / "referentiel.py"),
+    "synthese": str(_HERE / "views" / "synthese.py"),
+    "import": str(_HERE / "views" / "import_fichiers.py"),
+    "saisie": str(_HERE / "views" / "saisie.py"),
+    "historique": str(_HERE / "views" / "historique.py"),
+    "referentiel": str(_HERE / "views" / "referentiel.py"),
 }
 
 
@@ -85,6 +86,16 @@ def after_demo_removal() -> None:
         cache.clear()
 
 
+# The status colours of the charts (Okabe-Ito) as Streamlit badge colours, always with the word and icon.
+STATUS_BADGE = {"atteint": "green", "partiel": "orange", "insuffisant": "red", "non_renseigne": "gray"}
+
+
+def status_badge(status: str) -> str:
+    """`:green-badge[✔ Atteint]`: a coloured badge that also says the status in words."""
+    word, icon, _ = STATUS_STYLE[status]
+    return f":{STATUS_BADGE.get(status, 'gray')}-badge[{icon} {word}]"
+
+
 def current_user() -> str:
     """Who the journal records for writes made from the dashboard (login arrives with access control)."""
     return settings.default_user()
@@ -95,7 +106,10 @@ def demo_banner(store: Store) -> None:
     if not has_demo(store, str(store.path)):
         return
     left, right = st.columns([4, 1], vertical_alignment="center")
-    left.warning(f"**{demo.DEMO_LABEL}** — les chiffres affichés sont fictifs, pour découvrir l'outil.", icon="⚠️")
+    left.warning(
+        f"**{demo.DEMO_LABEL}** — les chiffres affichés sont fictifs, pour découvrir l'outil.",
+        icon=":material/warning:",
+    )
     if right.button("Retirer les données d'exemple", key="remove_demo", type="secondary"):
         n = demo.remove_demo(store, current_user())
         after_demo_removal()
@@ -114,8 +128,12 @@ def plain(text: str) -> str:
 
 def empty_state(message: str) -> None:
     """No data yet: say so, and offer the next step (the Import page and its template)."""
-    st.info(message, icon="ℹ️")
-    st.page_link(PAGES["import"], label="Importer un fichier (modèle à télécharger sur la page Import)", icon="📥")
+    st.info(message, icon=":material/info:")
+    st.page_link(
+        PAGES["import"],
+        label="Importer un fichier (modèle à télécharger sur la page Import)",
+        icon=":material/upload_file:",
+    )
 
 
 def flash(message: str) -> None:
@@ -125,4 +143,13 @@ def flash(message: str) -> None:
 
 def show_flash() -> None:
     if message := st.session_state.pop("_flash", None):
-        st.success(message, icon="✅")
+        st.success(message, icon=":material/check_circle:")
+
+
+def chart(fig: go.Figure, key: str) -> None:
+    """A figure from `indicators.charts`, its finding written above it as text (it wraps on a phone, where a
+    Plotly title would be cut) and kept as the chart's alternative text."""
+    title = fig.layout.title.text or ""
+    st.markdown(f"**{plain(title)}**")
+    fig.update_layout(title=None, margin={"t": 28})
+    st.plotly_chart(fig, theme=None, config=charts.CONFIG, key=key, alt=title)

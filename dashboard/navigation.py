@@ -11,12 +11,14 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from dashboard import common
-from dashboard.pages import fiche
+from dashboard.views import fiche
 from indicators.framework import Framework
 
 
 def build(fw: Framework, default: str = "synthese") -> StreamlitPage:
-    """st.navigation over every page; `default` is the url path of the page shown first."""
+    """st.navigation over every page; `default` is the url path of the page shown first (served at `/`).
+
+    Icons are Material Symbols, which Streamlit serves itself: no emoji font or web font is needed."""
 
     def page(target, title: str, icon: str, url_path: str) -> st.Page:
         return st.Page(target, title=title, icon=icon, url_path=url_path, default=url_path == default)
@@ -24,14 +26,17 @@ def build(fw: Framework, default: str = "synthese") -> StreamlitPage:
     return st.navigation(
         {
             "Suivi": [
-                page(common.PAGES["synthese"], "Synthèse", "📊", "synthese"),
-                *[page(fiche.page(f.number), f"Fiche {f.number}", "📁", f"fiche-{f.number}") for f in fw.fiches],
+                page(common.PAGES["synthese"], "Synthèse", ":material/dashboard:", "synthese"),
+                *[
+                    page(fiche.page(f.number), f"Fiche {f.number}", ":material/folder_open:", f"fiche-{f.number}")
+                    for f in fw.fiches
+                ],
             ],
             "Données": [
-                page(common.PAGES["import"], "Import", "📥", "import"),
-                page(common.PAGES["saisie"], "Saisie et commentaires", "✏️", "saisie"),
-                page(common.PAGES["historique"], "Historique", "🕘", "historique"),
+                page(common.PAGES["import"], "Import", ":material/upload_file:", "import"),
+                page(common.PAGES["saisie"], "Saisie et commentaires", ":material/edit_note:", "saisie"),
+                page(common.PAGES["historique"], "Historique", ":material/history:", "historique"),
             ],
-            "Convention": [page(common.PAGES["referentiel"], "Référentiel", "📜", "referentiel")],
+            "Convention": [page(common.PAGES["referentiel"], "Référentiel", ":material/menu_book:", "referentiel")],
         }
     )

@@ -77,7 +77,8 @@ def yearly_chart(fw: Framework, table: pd.DataFrame, code: str) -> go.Figure:
         name="Réalisé",
         marker={"color": [STATUS_STYLE[s][2] for s in rows["status"]] if has_target else ACCENT},
         text=labels,
-        textposition="outside",
+        textposition="auto",
+        insidetextanchor="start",
         customdata=list(zip(words, [formatting.percent(r) for r in rows["rate"]], strict=True)),
         hovertemplate="%{x} : %{text}<br>%{customdata[0]} · %{customdata[1]} de l'objectif<extra></extra>"
         if has_target
@@ -98,7 +99,7 @@ def yearly_chart(fw: Framework, table: pd.DataFrame, code: str) -> go.Figure:
     fig.update_xaxes(categoryorder="array", categoryarray=categories)
     top = max([*rows["actual"].dropna(), *rows["target"].dropna(), *(b.value for b in ind.baselines), 1])
     fig.update_yaxes(range=[0, top * 1.18])
-    return _layout(fig, finding(headline_row(table, code)), y_title=ind.unit)
+    return _layout(fig, finding(headline_row(table, code)))
 
 
 def cumulative_chart(fw: Framework, table: pd.DataFrame, code: str) -> go.Figure:
@@ -149,7 +150,7 @@ def cumulative_chart(fw: Framework, table: pd.DataFrame, code: str) -> go.Figure
         )
     top = max([*track["cum_actual"].dropna(), *track["cum_target"].dropna(), 1])
     fig.update_yaxes(range=[0, top * 1.18])
-    return _layout(fig, title, y_title=f"{ind.unit} (cumul)")
+    return _layout(fig, title)
 
 
 def minimum_chart(fw: Framework, table: pd.DataFrame, code: str) -> go.Figure:
@@ -177,11 +178,11 @@ def minimum_chart(fw: Framework, table: pd.DataFrame, code: str) -> go.Figure:
         x=period["target"],
         line={"color": TARGET_COLOUR, "dash": "dash", "width": 2},
         annotation_text=f"Au moins {formatting.number(period['target'])}",
-        annotation_position="top",
+        annotation_position="bottom right",
     )
-    fig.update_layout(barmode="stack", height=220)
+    fig.update_layout(barmode="stack", legend={"traceorder": "normal"})
     title = finding(period) + f" — {icon} {word}"
-    _layout(fig, title, y_title=None)
+    _layout(fig, title)
     fig.update_layout(height=220)
     top = max(float(period["target"]), float(period["actual"]) if pd.notna(period["actual"]) else 0.0)
     fig.update_xaxes(type="linear", range=[0, top * 1.25 + 0.5], dtick=1 if top <= 10 else None, title=ind.unit)

@@ -364,7 +364,7 @@ def _apply(
     added, changed, unchanged = counts.get("nouveau", 0), counts.get("modifié", 0), counts.get("inchangé", 0)
     changes = con.execute(
         "SELECT indicator, year, old_value, value, comment, change, line FROM diff "
-        "WHERE change <> 'inchangé' ORDER BY line LIMIT ?",
+        "WHERE change <> 'inchangé' ORDER BY line, indicator, year LIMIT ?",
         [preview_limit],
     ).df()
     warnings = [] if added + changed + unchanged else ["Le fichier ne contient aucune valeur."]

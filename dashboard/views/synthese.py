@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import common
 from indicators import formatting
-from indicators.kpis import STATUS_STYLE, TARGET_KIND_LABELS, fiche_sentence, latest_year_with_data, share_met
+from indicators.kpis import TARGET_KIND_LABELS, fiche_sentence, latest_year_with_data, share_met
 
 store = common.get_store()
 fw = store.framework()
@@ -39,7 +39,10 @@ if deadline:
     c2.metric("Prochaine échéance", formatting.date(deadline[0]), help=deadline[2])
     c2.caption(deadline[1])
 else:
+    last = fw.deadlines()[-1] if fw.deadlines() else None
     c2.metric("Prochaine échéance", "aucune", help="Le calendrier de la convention est terminé.")
+    if last:
+        c2.caption(f"Calendrier terminé ; dernière échéance : {last[1]}, {formatting.date(last[0])}.")
 
 for fiche in fw.fiches:
     st.subheader(f"Fiche {fiche.number} — {fiche.title}")
@@ -47,7 +50,6 @@ for fiche in fw.fiches:
     fiche_rows = rows[rows["fiche"] == fiche.number]
     columns = st.columns(max(1, min(3, len(fiche_rows))))
     for i, r in enumerate(fiche_rows.itertuples(index=False)):
-        word, icon, _ = STATUS_STYLE[r.status]
         target = formatting.number(r.target)
         if r.target_kind == "minimum":
             target = "au moins " + target
@@ -58,7 +60,7 @@ for fiche in fw.fiches:
                 delta = f"{sign}{formatting.number(r.change_vs_previous)} sur un an"
             st.metric(f"{r.short_label} ({r.indicator})", formatting.quantity(r.actual, r.unit), delta=delta)
             st.markdown(
-                f"{icon} **{word}** · {formatting.percent(r.rate)} de l'objectif "
+                f"{common.status_badge(r.status)} **{formatting.percent(r.rate)}** de l'objectif "
                 f"({target}, {TARGET_KIND_LABELS.get(r.target_kind, '')})"
             )
             for flag in r.flags:

@@ -43,14 +43,14 @@ code = left.selectbox(
 year = right.selectbox("Année", fw.years, index=fw.years.index(latest), key="history_year")
 versions = history.value_history(store, code, year)
 if versions.empty:
-    st.info(f"Aucune version pour {code} en {year}.", icon="ℹ️")
+    st.info(f"Aucune version pour {code} en {year}.", icon=":material/info:")
 else:
     st.dataframe(tables.value_history_frame(versions), hide_index=True, width="stretch")
 
 st.subheader("Annuler un import ou une saisie")
 candidates = journal[journal["kind"].isin(["import", "edit"]) & (journal["state"] == "applied")]
 if candidates.empty:
-    st.info("Aucun import ni aucune saisie à annuler.", icon="ℹ️")
+    st.info("Aucun import ni aucune saisie à annuler.", icon=":material/info:")
     st.stop()
 
 
@@ -64,7 +64,7 @@ target = st.selectbox("Changement à annuler", list(candidates["id"]), format_fu
 try:
     plan = history.revert(store, int(target), common.current_user(), dry_run=True)
 except KpiError as e:
-    st.error(common.plain(str(e)), icon="🚫")
+    st.error(common.plain(str(e)), icon=":material/block:")
     st.stop()
 st.markdown(
     f"L'annulation rendra leur valeur précédente à **{formatting.plural(plan.restored, 'valeur')}** et retirera "
@@ -75,7 +75,7 @@ if len(plan.skipped):
         f"{formatting.plural(len(plan.skipped), 'valeur')} modifiée(s) depuis par un autre changement "
         "restera(ont) telle(s) quelle(s) : "
         + ", ".join(f"{r.indicator} {r.year} (n° {r.latest_changeset})" for r in plan.skipped.itertuples()),
-        icon="⚠️",
+        icon=":material/warning:",
     )
 reason = st.text_input("Raison de l'annulation (obligatoire)", key="revert_reason", max_chars=500)
 confirmed = st.checkbox(f"Je confirme l'annulation du changement n° {target}", key="revert_confirm")
@@ -89,7 +89,7 @@ if st.button(
     try:
         done = history.revert(store, int(target), common.current_user(), reason=reason.strip())
     except KpiError as e:
-        st.error(common.plain(str(e)), icon="🚫")
+        st.error(common.plain(str(e)), icon=":material/block:")
         st.stop()
     common.after_values_write()
     for key in ("revert_reason", "revert_confirm"):

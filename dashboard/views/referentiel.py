@@ -39,7 +39,7 @@ with fiche_tab:
 
 with budget_tab:
     if fw.budget is None:
-        st.info("Ce référentiel ne décrit pas de budget.", icon="ℹ️")
+        st.info("Ce référentiel ne décrit pas de budget.", icon=":material/info:")
     else:
         st.markdown(f"Budget annuel : **{formatting.euros(fw.budget.total)}** ({common.plain(fw.budget.source)}).")
         st.subheader("Par poste et par partenaire")

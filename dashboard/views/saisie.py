@@ -29,7 +29,7 @@ if common.has_demo(store, path):
     st.warning(
         "Les données d'exemple sont chargées : retirez-les (bouton en haut de page) avant de saisir de vraies "
         "valeurs ou de vrais commentaires.",
-        icon="⚠️",
+        icon=":material/warning:",
     )
 
 tab_value, tab_explain, tab_actions, tab_milestones = st.tabs(
@@ -65,9 +65,9 @@ with tab_value:
             result = record_value(store, code, year, new_value, user, reason, comment or None)
         except ImportRefused as refused:
             for error in refused.errors:
-                st.error(common.plain(f"« {error.column} » : {error.message}"), icon="🚫")
+                st.error(common.plain(f"« {error.column} » : {error.message}"), icon=":material/block:")
         except KpiError as e:
-            st.error(common.plain(str(e)), icon="🚫")
+            st.error(common.plain(str(e)), icon=":material/block:")
         else:
             if result.added + result.changed:
                 common.after_values_write()
@@ -75,7 +75,7 @@ with tab_value:
                 for key in ("edit_new_value", "edit_comment", "edit_reason"):
                     st.session_state.pop(key, None)
                 st.rerun()
-            st.info("Cette valeur était déjà enregistrée : rien n'a changé.", icon="ℹ️")
+            st.info("Cette valeur était déjà enregistrée : rien n'a changé.", icon=":material/info:")
 
 with tab_explain:
     st.markdown(
@@ -103,13 +103,13 @@ with tab_explain:
         try:
             changed = texts.write_text(store, "explanation", body, user, indicator=code, year=year)
         except KpiError as e:
-            st.error(common.plain(str(e)), icon="🚫")
+            st.error(common.plain(str(e)), icon=":material/block:")
         else:
             if changed:
                 common.after_text_write()
                 common.flash("Explication enregistrée.")
                 st.rerun()
-            st.info("Rien n'a changé.", icon="ℹ️")
+            st.info("Rien n'a changé.", icon=":material/info:")
 
 with tab_actions:
     notes = common.load_texts(store, path)
@@ -125,13 +125,13 @@ with tab_actions:
         try:
             changed = texts.write_text(store, "next_actions", actions, user, year=year)
         except KpiError as e:
-            st.error(common.plain(str(e)), icon="🚫")
+            st.error(common.plain(str(e)), icon=":material/block:")
         else:
             if changed:
                 common.after_text_write()
                 common.flash("Actions prévues enregistrées.")
                 st.rerun()
-            st.info("Rien n'a changé.", icon="ℹ️")
+            st.info("Rien n'a changé.", icon=":material/info:")
     conclusions = st.text_area(
         f"Conclusions de l'évaluation finale {fw.period_label}",
         value=texts.lookup(notes, "conclusions"),
@@ -143,13 +143,13 @@ with tab_actions:
         try:
             changed = texts.write_text(store, "conclusions", conclusions, user)
         except KpiError as e:
-            st.error(common.plain(str(e)), icon="🚫")
+            st.error(common.plain(str(e)), icon=":material/block:")
         else:
             if changed:
                 common.after_text_write()
                 common.flash("Conclusions enregistrées.")
                 st.rerun()
-            st.info("Rien n'a changé.", icon="ℹ️")
+            st.info("Rien n'a changé.", icon=":material/info:")
 
 with tab_milestones:
     table = common.load_milestones(store, path)
@@ -186,10 +186,10 @@ with tab_milestones:
         try:
             changed = milestones.set_state(store, code, state, user, year=when, note=note)
         except KpiError as e:
-            st.error(common.plain(str(e)), icon="🚫")
+            st.error(common.plain(str(e)), icon=":material/block:")
         else:
             if changed:
                 common.after_milestone_write()
                 common.flash(f"Jalon {code} mis à jour.")
                 st.rerun()
-            st.info("Rien n'a changé.", icon="ℹ️")
+            st.info("Rien n'a changé.", icon=":material/info:")

@@ -38,7 +38,7 @@ left.download_button(
     file_name="modele_indicateurs.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="template_xlsx",
-    icon="📄",
+    icon=":material/download:",
 )
 right.download_button(
     "Télécharger le modèle CSV",
@@ -46,19 +46,19 @@ right.download_button(
     file_name="modele_indicateurs.csv",
     mime="text/csv",
     key="template_csv",
-    icon="📄",
+    icon=":material/download:",
 )
 
 if done := state.pop("import_done", None):
-    st.success(done, icon="✅")
-    st.page_link(common.PAGES["synthese"], label="Voir la synthèse", icon="📊")
+    st.success(done, icon=":material/check_circle:")
+    st.page_link(common.PAGES["synthese"], label="Voir la synthèse", icon=":material/dashboard:")
 
 st.subheader("2. Déposer les fichiers")
 if common.has_demo(store, str(store.path)):
     st.warning(
         "Les données d'exemple sont encore chargées : retirez-les (bouton en haut de page) avant d'importer de "
         "vraies données, pour qu'elles ne se mélangent jamais.",
-        icon="⚠️",
+        icon=":material/warning:",
     )
     st.stop()
 
@@ -69,7 +69,9 @@ uploads = st.file_uploader(
     help="Plusieurs fichiers sont importés ensemble : si l'un d'eux contient une erreur, aucun n'est importé.",
 )
 if not uploads:
-    st.info("Déposez un ou plusieurs fichiers : rien n'est enregistré avant votre confirmation.", icon="ℹ️")
+    st.info(
+        "Déposez un ou plusieurs fichiers : rien n'est enregistré avant votre confirmation.", icon=":material/info:"
+    )
     st.stop()
 
 files = [(f.name, f.getvalue()) for f in uploads]
@@ -80,7 +82,7 @@ try:
     results = import_files(store, files, user, comment or None, dry_run=True)
 except ImportRefused as refused:
     errors = tables.errors_frame(refused)
-    st.error(common.plain(f"{refused} Corrigez le fichier puis déposez-le à nouveau."), icon="🚫")
+    st.error(common.plain(f"{refused} Corrigez le fichier puis déposez-le à nouveau."), icon=":material/block:")
     st.dataframe(errors, hide_index=True, width="stretch")
     contents = dict(files)
     for name, file_errors in refused.refusals:
@@ -91,11 +93,11 @@ except ImportRefused as refused:
                 copy[1],
                 file_name=copy[0],
                 key=f"annotated_{name}",
-                icon="📝",
+                icon=":material/download:",
             )
     st.stop()
 except KpiError as e:
-    st.error(common.plain(str(e)), icon="🚫")
+    st.error(common.plain(str(e)), icon=":material/block:")
     st.stop()
 
 st.subheader("3. Vérifier puis confirmer")
@@ -107,13 +109,13 @@ for result in results:
         c2.metric("Valeurs modifiées", formatting.number(result.changed))
         c3.metric("Valeurs inchangées", formatting.number(result.unchanged))
         for warning in result.warnings:
-            st.warning(warning, icon="⚠️")
+            st.warning(warning, icon=":material/warning:")
         if len(result.changes):
             st.dataframe(tables.changes_frame(fw, result), hide_index=True, width="stretch")
 
 total = sum(r.added + r.changed for r in results)
 if total == 0:
-    st.info("Ces fichiers ne changent aucune valeur : il n'y a rien à importer.", icon="ℹ️")
+    st.info("Ces fichiers ne changent aucune valeur : il n'y a rien à importer.", icon=":material/info:")
     st.stop()
 
 if st.button(
@@ -122,7 +124,7 @@ if st.button(
     try:
         applied = import_files(store, files, user, comment or None)
     except (ImportRefused, KpiError) as e:  # the store changed since the preview: show why, write nothing
-        st.error(common.plain(str(e)), icon="🚫")
+        st.error(common.plain(str(e)), icon=":material/block:")
         st.stop()
     common.after_values_write()
     state.pop("import_comment", None)

@@ -32,7 +32,8 @@ def render(number: int) -> None:
     table = common.kpis(store)
     notes = common.load_texts(store, str(store.path))
 
-    st.title(f"Fiche {fiche.number} — {fiche.title}")
+    st.title(f"Fiche {fiche.number}")
+    st.subheader(fiche.title, anchor=False)
     st.caption(f"Pilote : {fiche.pilot} · Source : {fiche.source}")
     latest = latest_year_with_data(fw, values)
     if latest is None:
@@ -49,9 +50,8 @@ def render(number: int) -> None:
         figures = charts.indicator_figures(fw, table, ind.code)
         columns = st.columns(len(figures)) if len(figures) > 1 else [st.container()]
         for i, (column, fig) in enumerate(zip(columns, figures, strict=True)):
-            column.plotly_chart(
-                fig, theme=None, config=charts.CONFIG, key=f"chart_{ind.code}_{i}", alt=fig.layout.title.text
-            )
+            with column:
+                common.chart(fig, key=f"chart_{ind.code}_{i}")
         if ind.notes:
             st.caption(common.plain(ind.notes))
         rows = table[(table["indicator"] == ind.code) & table["year"].notna()]
@@ -73,6 +73,11 @@ def render(number: int) -> None:
     fiche_milestones = fiche_milestones[[number in f for f in fiche_milestones["fiches"]]]
     if len(fiche_milestones):
         st.subheader("Jalons")
-        st.dataframe(tables.milestones_frame(fiche_milestones), hide_index=True, width="stretch")
+        for m in tables.milestones_frame(fiche_milestones).itertuples(index=False):
+            year = f" ({m.Année})" if m.Année else ""
+            note = f"  \n{common.plain(m.Note)}" if m.Note else ""
+            st.markdown(f"**{m.État}**{year} — {m.Jalon} · {common.plain(m.Intitulé)}{note}")
     if latest is not None and not pd.isna(latest):
-        st.page_link(common.PAGES["saisie"], label="Expliquer un résultat ou mettre à jour un jalon", icon="✏️")
+        st.page_link(
+            common.PAGES["saisie"], label="Expliquer un résultat ou mettre à jour un jalon", icon=":material/edit:"
+        )
