@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dashboard import common, navigation  # noqa: E402
 
 st.set_page_config(page_title="Convention CNAM – Pays d'Aix", page_icon=":material/dashboard:", layout="wide")
-fw = common.get_store().framework()
+fw = common.framework(common.get_store())
 pages = navigation.build(fw)
 with st.sidebar:
     st.caption(fw.short_title)

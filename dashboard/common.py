@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from indicators import charts, demo, history, milestones, settings, texts
+from indicators.framework import Framework
 from indicators.kpis import STATUS_STYLE, kpi_table
 from indicators.storage import Store
 
@@ -34,6 +35,17 @@ PAGES = {
 def get_store() -> Store:
     """One Store per server process; it opens a connection per unit of work, so the CLI can write too."""
     return Store(settings.get("db"))
+
+
+@st.cache_resource(ttl=30, show_spinner=False)
+def load_framework(_store: Store, db_path: str) -> Framework:
+    """The store's framework. An immutable object (frozen dataclasses), so shared rather than copied;
+    it changes only through `kpi init`, which the TTL picks up."""
+    return _store.framework()
+
+
+def framework(store: Store) -> Framework:
+    return load_framework(store, str(store.path))
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -62,15 +74,31 @@ def has_demo(_store: Store, db_path: str) -> bool:
     return _store.has_demo()
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def load_kpis(_store: Store, db_path: str) -> pd.DataFrame:
+    return kpi_table(framework(_store), load_values(_store, db_path))
+
+
 def kpis(store: Store) -> pd.DataFrame:
     """The KPI table of the current values (computed in `indicators.kpis`)."""
-    return kpi_table(store.framework(), load_values(store, str(store.path)))
+    return load_kpis(store, str(store.path))
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_value_history(_store: Store, db_path: str, indicator: str, year: int) -> pd.DataFrame:
+    return history.value_history(_store, indicator, year)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_revert_plan(_store: Store, db_path: str, changeset_id: int) -> history.RevertResult:
+    """What reverting a change would do (a dry run), for the confirmation."""
+    return history.revert(_store, changeset_id, current_user(), dry_run=True)
 
 
 def after_values_write() -> None:
-    """An import, an edit or a revert: values and the journal changed, nothing else."""
-    load_values.clear()
-    load_journal.clear()
+    """An import, an edit or a revert: values, what derives from them and the journal changed."""
+    for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan):
+        cache.clear()
 
 
 def after_text_write() -> None:
@@ -82,8 +110,10 @@ def after_milestone_write() -> None:
 
 
 def after_demo_removal() -> None:
-    for cache in (load_values, load_journal, load_texts, load_milestones, has_demo):
+    for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan, load_texts):
         cache.clear()
+    load_milestones.clear()
+    has_demo.clear()
 
 
 # The status colours of the charts (Okabe-Ito) as Streamlit badge colours, always with the word and icon.
@@ -147,9 +177,8 @@ def show_flash() -> None:
 
 
 def chart(fig: go.Figure, key: str) -> None:
-    """A figure from `indicators.charts`, its finding written above it as text (it wraps on a phone, where a
-    Plotly title would be cut) and kept as the chart's alternative text."""
-    title = fig.layout.title.text or ""
+    """An untitled figure from `indicators.charts` (titled=False), its finding written above it as text (it
+    wraps on a phone, where a Plotly title would be cut) and kept as the chart's alternative text."""
+    title = charts.finding_of(fig)
     st.markdown(f"**{plain(title)}**")
-    fig.update_layout(title=None, margin={"t": 28})
     st.plotly_chart(fig, theme=None, config=charts.CONFIG, key=key, alt=title)

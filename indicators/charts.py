@@ -4,6 +4,9 @@ Every figure: French number formatting (`separators`: decimal comma, narrow no-b
 thousands, as Babel writes them), years on a category axis, statuses in the Okabe-Ito colours of
 `kpis.STATUS_STYLE` *and* written as a word and an icon, a title that states the finding, system
 fonts only (nothing is fetched from the internet).
+
+Figures are written as plain Plotly JSON and wrapped without Plotly's per-property validation, which
+costs 20-30 ms a figure on every page run; `tests/test_charts.py` validates every figure instead.
 """
 
 from __future__ import annotations
@@ -13,192 +16,303 @@ import plotly.graph_objects as go
 
 from indicators import formatting
 from indicators.framework import Framework
-from indicators.kpis import STATUS_STYLE, cumulative, finding, headline_row
+from indicators.kpis import STATUS_STYLE, IndicatorRows, cumulative, finding, headline_row, rows_by_indicator
 
 SEPARATORS = ",\u202f"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 TARGET_COLOUR = "#1A1A1A"
 BASELINE_COLOUR = "#8C8C8C"
 ACCENT = "#0072B2"  # Okabe-Ito blue, for tracks that carry no status
+SHADES = ("#56B4E9", "#0072B2", "#004C7A", "#002B45")
 HEIGHT = 360
 # What the page passes to st.plotly_chart(config=…): no Plotly logo, no editing tools.
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+TARGET_LINE = {"shape": "hvh", "color": TARGET_COLOUR, "dash": "dash", "width": 2}
+TARGET_TICK = {"symbol": "line-ew-open", "size": 34, "line": {"width": 3, "color": TARGET_COLOUR}}
 
 
-def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str | None = None) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
-        separators=SEPARATORS,
-        font={"family": FONT, "size": 13, "color": "#1A1A1A"},
-        template="plotly_white",
-        height=HEIGHT,
-        margin={"l": 10, "r": 10, "t": 56, "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0},
-        bargap=0.3,
-        hoverlabel={"font": {"family": FONT}},
-    )
-    fig.update_xaxes(type="category", title=x_title, fixedrange=True)
-    fig.update_yaxes(title=y_title, rangemode="tozero", fixedrange=True, tickformat=",~r")
-    return fig
+GRID = "#E6E6E6"
+AXIS = {
+    "gridcolor": GRID,
+    "linecolor": GRID,
+    "zerolinecolor": GRID,
+    "ticks": "",
+    "automargin": True,
+    "fixedrange": True,
+}
 
 
-def _rows(table: pd.DataFrame, code: str) -> pd.DataFrame:
-    return table[(table["indicator"] == code) & table["year"].notna()].sort_values("year")
+def _figure(data: list[dict], title: str, layout: dict | None = None, titled: bool = True) -> go.Figure:
+    """The figure with its finding as title or, untitled, for a page that writes the finding as text above
+    the chart (where it wraps on a phone); `layout.meta.finding` keeps it either way (`finding_of`)."""
+    base = {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+        "meta": {"finding": title},
+        "separators": SEPARATORS,
+        "font": {"family": FONT, "size": 13, "color": "#1A1A1A"},
+        "template": {},  # styled explicitly: an embedded template weighs 7 kB per figure
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "height": HEIGHT,
+        "margin": {"l": 10, "r": 10, "t": 56, "b": 10},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0},
+        "bargap": 0.3,
+        "hoverlabel": {"font": {"family": FONT}},
+        "xaxis": {**AXIS, "type": "category"},
+        "yaxis": {**AXIS, "rangemode": "tozero", "tickformat": ",~r"},
+    }
+    for key, value in (layout or {}).items():
+        base[key] = {**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    if not titled:
+        base["title"] = {"text": ""}
+        base["margin"] = {**base["margin"], "t": 28}
+    return go.Figure({"data": data, "layout": base}, _validate=False)
 
 
-def yearly_chart(fw: Framework, table: pd.DataFrame, code: str) -> go.Figure:
+def finding_of(fig: go.Figure) -> str:
+    return fig.layout.meta["finding"]
+
+
+def _num(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _rows(table: pd.DataFrame | IndicatorRows, code: str) -> IndicatorRows:
+    return table if isinstance(table, IndicatorRows) else rows_by_indicator(table[table["indicator"] == code])[code]
+
+
+def yearly_chart(fw: Framework, table: pd.DataFrame | IndicatorRows, code: str, titled: bool = True) -> go.Figure:
     """Actual per year (bars, coloured and labelled by status) against that year's own target (a step
-    line), with the baseline years before the convention shown as grey hatched bars."""
+    line), with the baseline years before the convention shown as grey hatched bars.
+
+    `table` is the KPI table, or that indicator's rows from `kpis.rows_by_indicator`."""
     ind = fw.indicator(code)
-    rows = _rows(table, code)
-    fig = go.Figure()
+    rows = _rows(table, code).yearly
+    data = []
     if ind.baselines:
-        fig.add_bar(
-            x=[str(b.year) for b in ind.baselines],
-            y=[b.value for b in ind.baselines],
-            name="Référence avant la convention",
-            marker={"color": "#FFFFFF", "line": {"color": BASELINE_COLOUR, "width": 1.5}, "pattern": {"shape": "/"}},
-            text=[formatting.number(b.value) for b in ind.baselines],
-            textposition="outside",
-            customdata=[b.source for b in ind.baselines],
-            hovertemplate="Référence %{x} : %{y}<br>%{customdata}<extra></extra>",
+        data.append(
+            {
+                "type": "bar",
+                "x": [str(b.year) for b in ind.baselines],
+                "y": [b.value for b in ind.baselines],
+                "name": "Référence avant la convention",
+                "marker": {
+                    "color": "#FFFFFF",
+                    "line": {"color": BASELINE_COLOUR, "width": 1.5},
+                    "pattern": {"shape": "/"},
+                },
+                "text": [formatting.number(b.value) for b in ind.baselines],
+                "textposition": "outside",
+                "customdata": [b.source for b in ind.baselines],
+                "hovertemplate": "Référence %{x} : %{y}<br>%{customdata}<extra></extra>",
+            }
         )
-    has_target = rows["target"].notna().any()
+    has_target = any(_num(r.target) is not None for r in rows)
+    statuses = [r.status for r in rows]
+    periods = [r.period for r in rows]
     labels = [
-        formatting.number(a) + (f" {STATUS_STYLE[s][1]}" if has_target and s != "sans_objectif" else "")
-        if pd.notna(a)
+        formatting.number(r.actual)
+        + (f" {STATUS_STYLE[r.status][1]}" if has_target and r.status != "sans_objectif" else "")
+        if _num(r.actual) is not None
         else "non renseigné"
-        for a, s in zip(rows["actual"], rows["status"], strict=True)
+        for r in rows
     ]
-    words = [STATUS_STYLE[s][0] for s in rows["status"]]
-    fig.add_bar(
-        x=rows["period"],
-        y=rows["actual"].fillna(0),
-        name="Réalisé",
-        marker={"color": [STATUS_STYLE[s][2] for s in rows["status"]] if has_target else ACCENT},
-        text=labels,
-        textposition="auto",
-        insidetextanchor="start",
-        customdata=list(zip(words, [formatting.percent(r) for r in rows["rate"]], strict=True)),
-        hovertemplate="%{x} : %{text}<br>%{customdata[0]} · %{customdata[1]} de l'objectif<extra></extra>"
-        if has_target
-        else "%{x} : %{text}<extra></extra>",
+    data.append(
+        {
+            "type": "bar",
+            "x": periods,
+            "y": [_num(r.actual) or 0.0 for r in rows],
+            "name": "Réalisé",
+            "marker": {"color": [STATUS_STYLE[s][2] for s in statuses] if has_target else ACCENT},
+            "text": labels,
+            "textposition": "auto",
+            "insidetextanchor": "start",
+            "customdata": [[STATUS_STYLE[r.status][0], formatting.percent(_num(r.rate))] for r in rows],
+            "hovertemplate": "%{x} : %{text}<br>%{customdata[0]} · %{customdata[1]} de l'objectif<extra></extra>"
+            if has_target
+            else "%{x} : %{text}<extra></extra>",
+        }
     )
     if has_target:
-        fig.add_scatter(
-            x=rows["period"],
-            y=rows["target"],
-            name="Objectif de l'année",
-            mode="lines+markers",
-            line={"shape": "hvh", "color": TARGET_COLOUR, "dash": "dash", "width": 2},
-            marker={"symbol": "line-ew-open", "size": 34, "line": {"width": 3, "color": TARGET_COLOUR}},
-            hovertemplate="Objectif %{x} : %{y}<extra></extra>",
-            connectgaps=False,
+        data.append(
+            {
+                "type": "scatter",
+                "x": periods,
+                "y": [_num(r.target) for r in rows],
+                "name": "Objectif de l'année",
+                "mode": "lines+markers",
+                "line": TARGET_LINE,
+                "marker": TARGET_TICK,
+                "hovertemplate": "Objectif %{x} : %{y}<extra></extra>",
+                "connectgaps": False,
+            }
         )
-    categories = [str(b.year) for b in ind.baselines] + list(rows["period"])
-    fig.update_xaxes(categoryorder="array", categoryarray=categories)
-    top = max([*rows["actual"].dropna(), *rows["target"].dropna(), *(b.value for b in ind.baselines), 1])
-    fig.update_yaxes(range=[0, top * 1.18])
-    return _layout(fig, finding(headline_row(table, code)))
+    categories = [str(b.year) for b in ind.baselines] + periods
+    numbers = [v for r in rows for v in (_num(r.actual), _num(r.target)) if v is not None]
+    top = max([*numbers, *(b.value for b in ind.baselines), 1])
+    return _figure(
+        data,
+        finding(headline_row(rows)),
+        {
+            "xaxis": {"categoryorder": "array", "categoryarray": categories},
+            "yaxis": {"range": [0, float(top) * 1.18]},
+        },
+        titled,
+    )
 
 
-def cumulative_chart(fw: Framework, table: pd.DataFrame, code: str) -> go.Figure:
+def cumulative_chart(fw: Framework, table: pd.DataFrame | IndicatorRows, code: str, titled: bool = True) -> go.Figure:
     """For a flow: the cumulative actual against the cumulative target, year after year, towards the
     period target (e.g. ARDAN towards 200)."""
     ind = fw.indicator(code)
-    track = cumulative(table, code)
-    years = track["year"].astype(str)
-    fig = go.Figure()
-    fig.add_scatter(
-        x=years,
-        y=track["cum_target"],
-        name="Objectif cumulé",
-        mode="lines+markers",
-        line={"shape": "hvh", "color": TARGET_COLOUR, "dash": "dash", "width": 2},
-        marker={"symbol": "line-ew-open", "size": 34, "line": {"width": 3, "color": TARGET_COLOUR}},
-        hovertemplate="Objectif cumulé fin %{x} : %{y}<extra></extra>",
-    )
-    fig.add_scatter(
-        x=years,
-        y=track["cum_actual"],
-        name="Réalisé cumulé",
-        mode="lines+markers+text",
-        line={"color": ACCENT, "width": 3},
-        marker={"size": 10, "color": ACCENT},
-        text=[formatting.number(v, empty="") for v in track["cum_actual"]],
-        textposition="top left",
-        hovertemplate="Réalisé cumulé fin %{x} : %{y}<extra></extra>",
-    )
-    period = table[(table["indicator"] == code) & table["year"].isna()]
-    done = track["cum_actual"].dropna()
-    if len(done):
-        first, last = int(track["year"].iloc[0]), int(track.loc[done.index[-1], "year"])
+    rows = _rows(table, code)
+    track = cumulative(rows.yearly)
+    years = [str(t["year"]) for t in track]
+    data = [
+        {
+            "type": "scatter",
+            "x": years,
+            "y": [t["cum_target"] for t in track],
+            "name": "Objectif cumulé",
+            "mode": "lines+markers",
+            "line": TARGET_LINE,
+            "marker": TARGET_TICK,
+            "hovertemplate": "Objectif cumulé fin %{x} : %{y}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "x": years,
+            "y": [t["cum_actual"] for t in track],
+            "name": "Réalisé cumulé",
+            "mode": "lines+markers+text",
+            "line": {"color": ACCENT, "width": 3},
+            "marker": {"size": 10, "color": ACCENT},
+            "text": [formatting.number(t["cum_actual"], empty="") for t in track],
+            "textposition": "top left",
+            "hovertemplate": "Réalisé cumulé fin %{x} : %{y}<extra></extra>",
+        },
+    ]
+    done = [t for t in track if t["cum_actual"] is not None]
+    first = track[0]["year"]
+    if done:
+        last = done[-1]["year"]
         span = f"en {first}" if first == last else f"de {first} à {last}"
-        title = f"{ind.short_label} : {formatting.quantity(done.iloc[-1], ind.unit)} {span}"
+        title = f"{ind.short_label} : {formatting.quantity(done[-1]['cum_actual'], ind.unit)} {span}"
     else:
-        title = f"{ind.short_label} : aucune valeur depuis {int(track['year'].iloc[0])}"
-    if len(period) and pd.notna(period["target"].iloc[0]):
-        goal = period["target"].iloc[0]
+        title = f"{ind.short_label} : aucune valeur depuis {first}"
+    layout: dict = {}
+    goal = _num(rows.period.target) if rows.period is not None else None
+    if goal is not None:
         title += f", objectif {formatting.number(goal)} sur {fw.period_label}"
-        if len(done) and goal > 0:
-            title += f" ({formatting.percent(done.iloc[-1] / goal)})"
-        fig.add_hline(
-            y=goal,
-            line={"color": BASELINE_COLOUR, "width": 1},
-            annotation_text=f"Objectif de la période : {formatting.number(goal)}",
-            annotation_position="top left",
-        )
-    top = max([*track["cum_actual"].dropna(), *track["cum_target"].dropna(), 1])
-    fig.update_yaxes(range=[0, top * 1.18])
-    return _layout(fig, title)
+        if done and goal > 0:
+            title += f" ({formatting.percent(done[-1]['cum_actual'] / goal)})"
+        layout["shapes"] = [
+            {
+                "type": "line",
+                "xref": "x domain",
+                "x0": 0,
+                "x1": 1,
+                "yref": "y",
+                "y0": goal,
+                "y1": goal,
+                "line": {"color": BASELINE_COLOUR, "width": 1},
+            }
+        ]
+        layout["annotations"] = [
+            {
+                "text": f"Objectif de la période : {formatting.number(goal)}",
+                "xref": "x domain",
+                "x": 0,
+                "xanchor": "left",
+                "yref": "y",
+                "y": goal,
+                "yanchor": "bottom",
+                "showarrow": False,
+            }
+        ]
+    top = max([v for t in track for v in (t["cum_actual"], t["cum_target"]) if v is not None] + [1])
+    layout["yaxis"] = {"range": [0, float(top) * 1.18]}
+    return _figure(data, title, layout, titled)
 
 
-def minimum_chart(fw: Framework, table: pd.DataFrame, code: str) -> go.Figure:
+def minimum_chart(fw: Framework, table: pd.DataFrame | IndicatorRows, code: str, titled: bool = True) -> go.Figure:
     """For an "at least N over the period" target: what each year delivered, stacked, against N."""
     ind = fw.indicator(code)
-    rows = _rows(table, code)
-    period = table[(table["indicator"] == code) & table["year"].isna()].iloc[0]
-    fig = go.Figure()
-    shades = ["#56B4E9", "#0072B2", "#004C7A", "#002B45"]
-    for i, r in enumerate(rows.itertuples(index=False)):
-        if pd.isna(r.actual) or r.actual == 0:
-            continue
-        fig.add_bar(
-            y=[fw.period_label],
-            x=[r.actual],
-            orientation="h",
-            name=str(r.year),
-            marker={"color": shades[i % len(shades)]},
-            text=[f"{r.year} : {formatting.number(r.actual)}"],
-            textposition="inside",
-            hovertemplate=f"{r.year} : %{{x}} {ind.unit}<extra></extra>",
-        )
-    word, icon, colour = STATUS_STYLE[period["status"]]
-    fig.add_vline(
-        x=period["target"],
-        line={"color": TARGET_COLOUR, "dash": "dash", "width": 2},
-        annotation_text=f"Au moins {formatting.number(period['target'])}",
-        annotation_position="bottom right",
+    grouped = _rows(table, code)
+    rows, period = grouped.yearly, grouped.period
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": [fw.period_label],
+            "x": [float(r.actual)],
+            "name": str(r.year),
+            "marker": {"color": SHADES[i % len(SHADES)]},
+            "text": [f"{r.year} : {formatting.number(r.actual)}"],
+            "textposition": "inside",
+            "hovertemplate": f"{r.year} : %{{x}} {ind.unit}<extra></extra>",
+        }
+        for i, r in enumerate(rows)
+        if _num(r.actual)
+    ]
+    word, icon, _ = STATUS_STYLE[period.status]
+    target = float(period.target)
+    top = max(target, _num(period.actual) or 0.0)
+    return _figure(
+        data,
+        finding(period) + f" — {icon} {word}",
+        {
+            "barmode": "stack",
+            "height": 220,
+            "legend": {"traceorder": "normal"},
+            "shapes": [
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "x0": target,
+                    "x1": target,
+                    "yref": "y domain",
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": TARGET_COLOUR, "dash": "dash", "width": 2},
+                }
+            ],
+            "annotations": [
+                {
+                    "text": f"Au moins {formatting.number(target)}",
+                    "xref": "x",
+                    "x": target,
+                    "xanchor": "left",
+                    "yref": "y domain",
+                    "y": 0,
+                    "yanchor": "bottom",
+                    "showarrow": False,
+                }
+            ],
+            "xaxis": {
+                "type": "linear",
+                "range": [0, top * 1.25 + 0.5],
+                "dtick": 1 if top <= 10 else None,
+                "title": {"text": ind.unit},
+            },
+            "yaxis": {"type": "category", "showticklabels": False},
+        },
+        titled,
     )
-    fig.update_layout(barmode="stack", legend={"traceorder": "normal"})
-    title = finding(period) + f" — {icon} {word}"
-    _layout(fig, title)
-    fig.update_layout(height=220)
-    top = max(float(period["target"]), float(period["actual"]) if pd.notna(period["actual"]) else 0.0)
-    fig.update_xaxes(type="linear", range=[0, top * 1.25 + 0.5], dtick=1 if top <= 10 else None, title=ind.unit)
-    fig.update_yaxes(type="category", showticklabels=False, title=None)
-    return fig
 
 
-def indicator_figures(fw: Framework, table: pd.DataFrame, code: str) -> list[go.Figure]:
+def indicator_figures(
+    fw: Framework, table: pd.DataFrame | IndicatorRows, code: str, titled: bool = True
+) -> list[go.Figure]:
     """Every figure that describes one indicator: the yearly chart; the cumulative track for a flow with
     yearly targets; the "at least N" progress for a minimum period target."""
     ind = fw.indicator(code)
+    table = _rows(table, code)
     figures = []
     if ind.targets or ind.period_target_kind != "minimum":
-        figures.append(yearly_chart(fw, table, code))
+        figures.append(yearly_chart(fw, table, code, titled))
     if ind.kind == "flow" and ind.targets:
-        figures.append(cumulative_chart(fw, table, code))
+        figures.append(cumulative_chart(fw, table, code, titled))
     if ind.period_target_kind == "minimum":
-        figures.append(minimum_chart(fw, table, code))
+        figures.append(minimum_chart(fw, table, code, titled))
     return figures

@@ -12,6 +12,9 @@ Rules (thresholds from the framework's [status] table):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 
@@ -182,21 +185,29 @@ def latest_year_with_data(fw: Framework, values: pd.DataFrame) -> int | None:
     return max(years) if years else None
 
 
+def _counts(table: pd.DataFrame, period: str, fiche: int | None = None) -> tuple[int, int, int]:
+    """(met, with a target, without a value) among one period's rows, on numpy arrays (a page calls this
+    several times per run: pandas masks would cost more than the counting)."""
+    status = table["status"].to_numpy()
+    mask = (table["period"].to_numpy() == period) & (status != "sans_objectif")
+    if fiche is not None:
+        mask &= table["fiche"].to_numpy() == fiche
+    chosen = status[mask]
+    return int((chosen == "atteint").sum()), int(mask.sum()), int((chosen == "non_renseigne").sum())
+
+
 def share_met(table: pd.DataFrame, period: str) -> tuple[int, int]:
     """(targets met, targets with a value or due) for one period ('2017' or '2016-2018')."""
-    rows = table[(table["period"] == period) & (table["status"] != "sans_objectif")]
-    return int((rows["status"] == "atteint").sum()), len(rows)
+    met, total, _ = _counts(table, period)
+    return met, total
 
 
 def fiche_sentence(table: pd.DataFrame, fiche: int, period: str) -> str:
     """'Fiche 1 : 2 objectifs sur 3 atteints en 2017' (or 'sur 2016-2018'), from the data."""
-    met, total = share_met(table[table["fiche"] == fiche], period)
+    met, total, missing = _counts(table, period, fiche)
     when = f"en {period}" if "-" not in period else f"sur {period}"
     if total == 0:
         return f"Fiche {fiche} : aucun objectif chiffré {when}"
-    missing = int(
-        ((table["fiche"] == fiche) & (table["period"] == period) & (table["status"] == "non_renseigne")).sum()
-    )
     text = f"Fiche {fiche} : {met} objectif{'s' if met > 1 else ''} sur {total} atteint{'s' if met > 1 else ''} {when}"
     if missing:
         text += f" ({missing} non renseigné{'s' if missing > 1 else ''})"
@@ -229,17 +240,49 @@ def _num(x):
     return int(x) if x.is_integer() else x
 
 
-def cumulative(table: pd.DataFrame, indicator: str) -> pd.DataFrame:
+@dataclass(frozen=True)
+class IndicatorRows:
+    """One indicator's rows of the KPI table as plain records: yearly rows in year order, and the period
+    row (None without a period target). Charts and pages read these without pandas operations, which
+    cost far more than the arithmetic on a handful of rows."""
+
+    yearly: list[SimpleNamespace]
+    period: SimpleNamespace | None
+
+
+def rows_by_indicator(table: pd.DataFrame) -> dict[str, IndicatorRows]:
+    yearly: dict[str, list[SimpleNamespace]] = {}
+    period: dict[str, SimpleNamespace] = {}
+    for record in table.to_dict("records"):
+        row = SimpleNamespace(**record)
+        if pd.isna(row.year):
+            period[row.indicator] = row
+        else:
+            yearly.setdefault(row.indicator, []).append(row)
+    return {code: IndicatorRows(sorted(rows, key=lambda r: r.year), period.get(code)) for code, rows in yearly.items()}
+
+
+def cumulative(yearly: list[SimpleNamespace]) -> list[dict]:
     """The cumulative track of a flow over the convention years: year, actual, target, cum_actual, cum_target.
 
     cum_actual stops at the first year without a value (a total that skips a year would be wrong);
-    cum_target adds up the yearly targets (a year without target adds 0).
+    cum_target adds up the yearly targets (a year without target adds 0) from the first year with one.
     """
-    rows = table[(table["indicator"] == indicator) & table["year"].notna()].sort_values("year")
-    out = rows[["year", "actual", "target"]].reset_index(drop=True).astype({"year": "int64"})
-    known = out["actual"].notna().cumprod().astype(bool)
-    out["cum_actual"] = out["actual"].cumsum().where(known)
-    out["cum_target"] = out["target"].fillna(0).cumsum().where(out["target"].notna().cummax())
+    out, cum_actual, cum_target, known, started = [], 0.0, 0.0, True, False
+    for row in yearly:
+        known = known and not pd.isna(row.actual)
+        cum_actual += 0.0 if pd.isna(row.actual) else float(row.actual)
+        started = started or not pd.isna(row.target)
+        cum_target += 0.0 if pd.isna(row.target) else float(row.target)
+        out.append(
+            {
+                "year": int(row.year),
+                "actual": row.actual,
+                "target": row.target,
+                "cum_actual": cum_actual if known else None,
+                "cum_target": cum_target if started else None,
+            }
+        )
     return out
 
 
@@ -261,8 +304,7 @@ def finding(row) -> str:
     return text + f", {formatting.percent(row.rate)} de l'objectif de {target}"
 
 
-def headline_row(table: pd.DataFrame, indicator: str):
+def headline_row(yearly: list[SimpleNamespace]) -> SimpleNamespace:
     """The row a chart's title speaks of: the latest year with a value (else the first year)."""
-    rows = table[(table["indicator"] == indicator) & table["year"].notna()].sort_values("year")
-    with_value = rows[rows["actual"].notna()]
-    return (with_value if len(with_value) else rows.head(1)).iloc[-1]
+    with_value = [r for r in yearly if not pd.isna(r.actual)]
+    return with_value[-1] if with_value else yearly[0]

@@ -108,9 +108,15 @@ def text_history(store: Store, topic: str, indicator: str | None = None, year: i
         ).df()
 
 
-def lookup(texts: pd.DataFrame, topic: str, indicator: str | None = None, year: int | None = None) -> str:
-    """The current text for a key in a frame from `current_texts` ('' when there is none)."""
-    if texts.empty:
-        return ""
-    hit = texts[(texts["topic"] == topic) & (texts["indicator"] == (indicator or "")) & (texts["year"] == (year or 0))]
-    return str(hit["body"].iloc[0]) if len(hit) else ""
+def as_dict(texts: pd.DataFrame) -> dict[tuple[str, str, int], str]:
+    """{(topic, indicator, year): body} from a frame of `current_texts`, for repeated lookups."""
+    return {
+        (t, i, int(y)): b
+        for t, i, y, b in zip(texts["topic"], texts["indicator"], texts["year"], texts["body"], strict=True)
+    }
+
+
+def lookup(texts: pd.DataFrame | dict, topic: str, indicator: str | None = None, year: int | None = None) -> str:
+    """The current text for a key, from `current_texts` or its `as_dict` ('' when there is none)."""
+    table = texts if isinstance(texts, dict) else as_dict(texts)
+    return table.get((topic, indicator or "", int(year or 0)), "")

@@ -23,13 +23,14 @@ def run_page(default: str) -> None:
     """The app's own navigation, opened on another page (AppTest.from_function runs this body)."""
     from dashboard import common, navigation
 
-    navigation.build(common.get_store().framework(), default=default).run()
+    navigation.build(common.framework(common.get_store()), default=default).run()
 
 
 def clear_caches() -> None:
     from dashboard import common
 
     common.get_store.clear()
+    common.load_framework.clear()
     common.after_demo_removal()
 
 

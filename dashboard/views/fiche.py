@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import common
 from indicators import charts, tables, texts
-from indicators.kpis import fiche_sentence, latest_year_with_data
+from indicators.kpis import fiche_sentence, latest_year_with_data, rows_by_indicator
 
 
 def page(number: int) -> Callable[[], None]:
@@ -25,12 +25,13 @@ def page(number: int) -> Callable[[], None]:
 
 def render(number: int) -> None:
     store = common.get_store()
-    fw = store.framework()
+    fw = common.framework(store)
     common.demo_banner(store)
     fiche = fw.fiche(number)
     values = common.load_values(store, str(store.path))
     table = common.kpis(store)
-    notes = common.load_texts(store, str(store.path))
+    notes = texts.as_dict(common.load_texts(store, str(store.path)))
+    by_indicator = rows_by_indicator(table)
 
     st.title(f"Fiche {fiche.number}")
     st.subheader(fiche.title, anchor=False)
@@ -47,15 +48,15 @@ def render(number: int) -> None:
 
     for ind in (i for i in fw.indicators if i.fiche == number):
         st.subheader(f"{ind.code} · {ind.label}", anchor=ind.code.replace(".", "-").lower())
-        figures = charts.indicator_figures(fw, table, ind.code)
+        rows = by_indicator[ind.code]
+        figures = charts.indicator_figures(fw, rows, ind.code, titled=False)
         columns = st.columns(len(figures)) if len(figures) > 1 else [st.container()]
         for i, (column, fig) in enumerate(zip(columns, figures, strict=True)):
             with column:
                 common.chart(fig, key=f"chart_{ind.code}_{i}")
         if ind.notes:
             st.caption(common.plain(ind.notes))
-        rows = table[(table["indicator"] == ind.code) & table["year"].notna()]
-        for row in rows.itertuples(index=False):
+        for row in rows.yearly:
             explanation = texts.lookup(notes, "explanation", ind.code, int(row.year))
             comment = row.comment if isinstance(row.comment, str) and row.comment else ""
             if explanation or comment:
@@ -65,7 +66,7 @@ def render(number: int) -> None:
                 if comment:
                     lines.append(f"*Commentaire du fichier :* {common.plain(comment)}")
                 st.markdown("  \n".join(lines))
-        flags = [f for f in table.loc[table["indicator"] == ind.code, "flags"] for f in f]
+        flags = [f for row in (*rows.yearly, *([rows.period] if rows.period else [])) for f in row.flags]
         for flag in dict.fromkeys(flags):
             st.caption(f"⚑ Qualité des données : {flag}")
 

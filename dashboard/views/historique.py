@@ -10,7 +10,7 @@ from indicators.errors import KpiError
 from indicators.kpis import latest_year_with_data
 
 store = common.get_store()
-fw = store.framework()
+fw = common.framework(store)
 common.demo_banner(store)
 path = str(store.path)
 journal = common.load_journal(store, path)
@@ -41,7 +41,7 @@ code = left.selectbox(
     key="history_indicator",
 )
 year = right.selectbox("Année", fw.years, index=fw.years.index(latest), key="history_year")
-versions = history.value_history(store, code, year)
+versions = common.load_value_history(store, path, code, int(year))
 if versions.empty:
     st.info(f"Aucune version pour {code} en {year}.", icon=":material/info:")
 else:
@@ -54,15 +54,15 @@ if candidates.empty:
     st.stop()
 
 
-def describe(changeset_id: int) -> str:
-    row = candidates.set_index("id").loc[changeset_id]
-    what = f"import de « {row['file_name']} »" if row["kind"] == "import" else "saisie"
-    return f"n° {changeset_id} – {what} par {row['user_name']}, le {formatting.timestamp(row['created_at'].to_pydatetime())}"
-
-
-target = st.selectbox("Changement à annuler", list(candidates["id"]), format_func=describe, key="revert_target")
+labels = {
+    int(row.id): f"n° {row.id} – "
+    + (f"import de « {row.file_name} »" if row.kind == "import" else "saisie")
+    + f" par {row.user_name}, le {formatting.timestamp(row.created_at.to_pydatetime())}"
+    for row in candidates.itertuples(index=False)
+}
+target = st.selectbox("Changement à annuler", list(labels), format_func=labels.get, key="revert_target")
 try:
-    plan = history.revert(store, int(target), common.current_user(), dry_run=True)
+    plan = common.load_revert_plan(store, path, int(target))
 except KpiError as e:
     st.error(common.plain(str(e)), icon=":material/block:")
     st.stop()

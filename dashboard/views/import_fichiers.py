@@ -11,7 +11,7 @@ from indicators.errors import ImportRefused, KpiError
 from indicators.importing import import_files
 
 store = common.get_store()
-fw = store.framework()
+fw = common.framework(store)
 common.demo_banner(store)
 state = st.session_state
 state.setdefault("upload_round", 0)

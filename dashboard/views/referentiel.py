@@ -9,8 +9,22 @@ from indicators import formatting, tables
 from indicators.framework import CEILING_LABELS
 
 store = common.get_store()
-fw = store.framework()
+fw = common.framework(store)
 common.demo_banner(store)
+
+
+@st.cache_data(show_spinner=False)
+def frames(sha256: str) -> dict:
+    """The framework's tables, built once per version of the framework (`sha256` keys the cache)."""
+    out = {f"fiche_{f.number}": tables.indicators_frame(fw, f.number) for f in fw.fiches}
+    out["calendar"] = tables.calendar_frame(fw)
+    if fw.budget is not None:
+        out["budget_lines"] = tables.budget_lines_frame(fw)
+        out["budget_fiche"] = tables.budget_fiche_frame(fw)
+    return out
+
+
+built = frames(fw.sha256)
 
 st.title("La convention")
 st.markdown(f"**{common.plain(fw.title)}**")
@@ -25,7 +39,7 @@ with fiche_tab:
         st.subheader(f"Fiche {fiche.number} — {fiche.title}")
         st.caption(f"Pilote : {fiche.pilot} · Source : {fiche.source}")
         st.markdown("\n".join(f"- {common.plain(o)}" for o in fiche.objectives))
-        st.dataframe(tables.indicators_frame(fw, fiche.number), hide_index=True, width="stretch")
+        st.dataframe(built[f"fiche_{fiche.number}"], hide_index=True, width="stretch")
     st.subheader("Jalons")
     st.dataframe(
         tables.milestones_frame(common.load_milestones(store, str(store.path))), hide_index=True, width="stretch"
@@ -43,9 +57,9 @@ with budget_tab:
     else:
         st.markdown(f"Budget annuel : **{formatting.euros(fw.budget.total)}** ({common.plain(fw.budget.source)}).")
         st.subheader("Par poste et par partenaire")
-        st.dataframe(tables.budget_lines_frame(fw), hide_index=True, width="stretch")
+        st.dataframe(built["budget_lines"], hide_index=True, width="stretch")
         st.subheader("Par fiche action")
-        st.dataframe(tables.budget_fiche_frame(fw), hide_index=True, width="stretch")
+        st.dataframe(built["budget_fiche"], hide_index=True, width="stretch")
     if fw.subsidy is not None and fw.cash_subsidy is not None:
         s = fw.subsidy
         ceilings = s.ceilings
@@ -70,4 +84,4 @@ with budget_tab:
         st.caption(common.plain(s.source))
 
 with calendar_tab:
-    st.dataframe(tables.calendar_frame(fw), hide_index=True, width="stretch")
+    st.dataframe(built["calendar"], hide_index=True, width="stretch")

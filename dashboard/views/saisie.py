@@ -13,7 +13,7 @@ from indicators.importing import record_value
 from indicators.kpis import latest_year_with_data
 
 store = common.get_store()
-fw = store.framework()
+fw = common.framework(store)
 common.demo_banner(store)
 path = str(store.path)
 values = common.load_values(store, path)
@@ -91,7 +91,7 @@ with tab_explain:
     st.caption(
         f"{year} : réalisé {formatting.number(row['actual'])}, objectif {target}, {tables.status_text(row['status'])}"
     )
-    notes = common.load_texts(store, path)
+    notes = texts.as_dict(common.load_texts(store, path))
     body = st.text_area(
         "Explication",
         value=texts.lookup(notes, "explanation", code, year),
@@ -112,7 +112,7 @@ with tab_explain:
             st.info("Rien n'a changé.", icon=":material/info:")
 
 with tab_actions:
-    notes = common.load_texts(store, path)
+    notes = texts.as_dict(common.load_texts(store, path))
     year = st.selectbox("Année du rapport", fw.years, index=fw.years.index(latest), key="actions_year")
     actions = st.text_area(
         f"Actions prévues pour {year + 1} (rapport moral et financier {year})",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import streamlit as st
 
@@ -11,7 +12,7 @@ from indicators import formatting
 from indicators.kpis import TARGET_KIND_LABELS, fiche_sentence, latest_year_with_data, share_met
 
 store = common.get_store()
-fw = store.framework()
+fw = common.framework(store)
 common.demo_banner(store)
 values = common.load_values(store, str(store.path))
 
@@ -44,12 +45,13 @@ else:
     if last:
         c2.caption(f"Calendrier terminé ; dernière échéance : {last[1]}, {formatting.date(last[0])}.")
 
+cards = [SimpleNamespace(**r) for r in rows.to_dict("records")]
 for fiche in fw.fiches:
     st.subheader(f"Fiche {fiche.number} — {fiche.title}")
     st.markdown(f"**{fiche_sentence(table, fiche.number, period)}**")
-    fiche_rows = rows[rows["fiche"] == fiche.number]
+    fiche_rows = [r for r in cards if r.fiche == fiche.number]
     columns = st.columns(max(1, min(3, len(fiche_rows))))
-    for i, r in enumerate(fiche_rows.itertuples(index=False)):
+    for i, r in enumerate(fiche_rows):
         target = formatting.number(r.target)
         if r.target_kind == "minimum":
             target = "au moins " + target
