@@ -58,7 +58,7 @@ def _figure(data: list[dict], title: str, layout: dict | None = None, titled: bo
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0},
         "bargap": 0.3,
         "hoverlabel": {"font": {"family": FONT}},
-        "xaxis": {**AXIS, "type": "category"},
+        "xaxis": {**AXIS, "type": "category", "showgrid": False},
         "yaxis": {**AXIS, "rangemode": "tozero", "tickformat": ",~r"},
     }
     for key, value in (layout or {}).items():
@@ -99,7 +99,7 @@ def yearly_chart(fw: Framework, table: pd.DataFrame | IndicatorRows, code: str, 
                 "marker": {
                     "color": "#FFFFFF",
                     "line": {"color": BASELINE_COLOUR, "width": 1.5},
-                    "pattern": {"shape": "/"},
+                    "pattern": {"shape": "/", "fgcolor": BASELINE_COLOUR, "bgcolor": "#FFFFFF", "size": 8},
                 },
                 "text": [formatting.number(b.value) for b in ind.baselines],
                 "textposition": "outside",
@@ -188,7 +188,7 @@ def cumulative_chart(fw: Framework, table: pd.DataFrame | IndicatorRows, code: s
             "line": {"color": ACCENT, "width": 3},
             "marker": {"size": 10, "color": ACCENT},
             "text": [formatting.number(t["cum_actual"], empty="") for t in track],
-            "textposition": "top left",
+            "textposition": "bottom right",
             "hovertemplate": "Réalisé cumulé fin %{x} : %{y}<extra></extra>",
         },
     ]

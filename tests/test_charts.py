@@ -95,3 +95,11 @@ def test_every_figure_is_valid_plotly(store_state):
         for fig in charts.indicator_figures(FW, table, ind.code):
             assert fig.layout.title.text
             go.Figure(fig.to_dict())  # raises ValueError on any invalid property or value
+
+
+def test_untitled_figures_keep_their_finding_for_the_page():
+    table = demo_table()
+    titled, untitled = (charts.yearly_chart(FW, table, "F1.1", titled=t) for t in (True, False))
+    assert untitled.layout.title.text == ""
+    assert charts.finding_of(untitled) == charts.finding_of(titled) == titled.layout.title.text
+    go.Figure(untitled.to_dict())
