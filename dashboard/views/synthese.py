@@ -33,8 +33,15 @@ rows = table[(table["period"] == period) & (table["status"] != "sans_objectif")]
 
 met, total = share_met(table, period)
 when = f"en {period}" if "-" not in period else f"sur {period}"
-c1, c2 = st.columns(2)
+c1, c3, c2 = st.columns(3)
 c1.metric(f"Objectifs atteints {when}", f"{met} sur {total}", help="Objectifs chiffrés dont le taux atteint 100 %.")
+if "-" not in period:  # the whole period stays in sight while a year is shown
+    period_met, period_total = share_met(table, fw.period_label)
+    c3.metric(
+        f"Objectifs de la période {fw.period_label}",
+        f"{period_met} sur {period_total}",
+        help="Objectifs fixés sur toute la convention (totaux et « au moins N ») déjà atteints.",
+    )
 deadline = fw.next_deadline(dt.date.today())
 if deadline:
     c2.metric("Prochaine échéance", formatting.date(deadline[0]), help=deadline[2])
