@@ -33,7 +33,7 @@ def journal(store: Store) -> pd.DataFrame:
     with store.connect() as con:
         return con.execute(
             "SELECT id, kind, state, user_name, created_at, comment, file_name, file_sha256, file_bytes, "
-            "file_format, added, changed, unchanged, reverts FROM journal ORDER BY id DESC"
+            "file_format, added, changed, unchanged, reverts, domain FROM journal ORDER BY id DESC"
         ).df()
 
 
@@ -81,16 +81,37 @@ FROM written w JOIN latest l USING (indicator, year) LEFT JOIN previous p USING 
 LEFT JOIN value_versions pv ON pv.id = p.old_id
 """
 
+# The same plan for a change of actual spending (keyed by year, line, party and fiche).
+EXPENSE_REVERT_SQL = """
+CREATE OR REPLACE TEMP TABLE revert_plan AS
+WITH written AS (
+    SELECT year, line, party, fiche, id FROM expense_versions WHERE changeset_id = $target
+), latest AS (
+    SELECT l.year, l.line, l.party, l.fiche, l.id AS latest_id, l.changeset_id AS latest_changeset
+    FROM latest_expenses l JOIN written w USING (year, line, party, fiche)
+), previous AS (
+    SELECT w.year, w.line, w.party, w.fiche, max(v.id) AS old_id
+    FROM written w JOIN expense_versions v USING (year, line, party, fiche)
+    WHERE v.id < w.id GROUP BY w.year, w.line, w.party, w.fiche
+)
+SELECT w.line || ' ' || w.party || CASE WHEN w.fiche > 0 THEN ' fiche ' || w.fiche ELSE '' END AS indicator,
+       w.year, w.line, w.party, w.fiche, pv.amount AS old_value, pv.comment AS old_comment, l.latest_changeset,
+       l.latest_id = w.id AS still_current
+FROM written w JOIN latest l USING (year, line, party, fiche) LEFT JOIN previous p USING (year, line, party, fiche)
+LEFT JOIN expense_versions pv ON pv.id = p.old_id
+"""
+
 
 def revert(
     store: Store, changeset_id: int, user: str, reason: str | None = None, dry_run: bool = False
 ) -> RevertResult:
     """Undo an import or an edit. Raises NotFound, Refused (already reverted, wrong kind, demo)."""
     with store.transaction(commit=not dry_run) as con:
-        row = con.execute("SELECT kind, state FROM journal WHERE id = ?", [changeset_id]).fetchone()
+        row = con.execute("SELECT kind, state, domain FROM journal WHERE id = ?", [changeset_id]).fetchone()
         if row is None:
             raise NotFound(f"Aucun import n° {changeset_id} dans le journal (voir « kpi history »).")
-        kind, state = row
+        kind, state, domain = row
+        expenses = domain == "expenses"
         if kind not in ("import", "edit"):
             raise Refused(
                 f"Le changement n° {changeset_id} est une {KIND_LABELS.get(kind, kind)} : seuls les "
@@ -99,7 +120,7 @@ def revert(
         if state == "reverted":
             by = con.execute("SELECT id FROM changesets WHERE reverts = ?", [changeset_id]).fetchone()[0]
             raise Refused(f"L'import n° {changeset_id} a déjà été annulé (annulation n° {by}).")
-        con.execute(REVERT_SQL, {"target": changeset_id})
+        con.execute(EXPENSE_REVERT_SQL if expenses else REVERT_SQL, {"target": changeset_id})
         counts = con.execute(
             "SELECT count(*) FILTER (WHERE still_current AND old_value IS NOT NULL), "
             "count(*) FILTER (WHERE still_current AND old_value IS NULL), count(*) FROM revert_plan"
@@ -111,13 +132,20 @@ def revert(
         if not dry_run:
             new_id = con.execute("SELECT nextval('changeset_seq')").fetchone()[0]
             con.execute(
-                "INSERT INTO changesets (id, kind, user_name, created_at, comment, added, changed, unchanged, reverts) "
-                "VALUES (?, 'revert', ?, ?, ?, 0, ?, ?, ?)",
-                [new_id, user, utcnow(), reason, counts[0] + counts[1], len(skipped), changeset_id],
+                "INSERT INTO changesets (id, kind, user_name, created_at, comment, added, changed, unchanged, reverts, "
+                "domain) VALUES (?, 'revert', ?, ?, ?, 0, ?, ?, ?, ?)",
+                [new_id, user, utcnow(), reason, counts[0] + counts[1], len(skipped), changeset_id, domain],
             )
-            con.execute(
-                "INSERT INTO value_versions SELECT nextval('version_seq'), ?, indicator, year, old_value, "
-                "old_comment, NULL FROM revert_plan WHERE still_current",
-                [new_id],
-            )
+            if expenses:
+                con.execute(
+                    "INSERT INTO expense_versions SELECT nextval('version_seq'), ?, year, line, party, fiche, "
+                    "old_value, old_comment, NULL FROM revert_plan WHERE still_current",
+                    [new_id],
+                )
+            else:
+                con.execute(
+                    "INSERT INTO value_versions SELECT nextval('version_seq'), ?, indicator, year, old_value, "
+                    "old_comment, NULL FROM revert_plan WHERE still_current",
+                    [new_id],
+                )
         return RevertResult(new_id, counts[2], counts[0], counts[1], skipped, dry_run)

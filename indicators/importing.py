@@ -107,6 +107,7 @@ class ImportResult:
     sha256: str
     warnings: list[str]
     dry_run: bool
+    domain: str = "values"  # values (indicators) | expenses (actual spending, see `spending`)
 
 
 def _err(line: int, column: str, value: str, message: str) -> InputError:
@@ -431,9 +432,13 @@ def import_files(
 ) -> list[ImportResult]:
     """Validate every file, then apply them all in one transaction (each its own journal entry).
 
+    Indicator files and expense files (recognised by their columns, see `spending`) may be mixed.
+
     Raises ImportRefused (every error of every refused file; nothing written), Refused (demo data
     present), StoreBusy. With dry_run, reports what would change and writes nothing.
     """
+    from indicators import spending  # spending builds on this module
+
     max_bytes = max_bytes or int(settings.get_float("max_file_mb") * 1_000_000)
     max_rows = max_rows or settings.get_int("max_rows")
     fw = store.framework()
@@ -450,12 +455,17 @@ def import_files(
     with store.transaction(commit=not dry_run) as con:
         Store.refuse_if_demo(con)
         for raw in tables:
-            errors = validate(con, raw, fw)
+            if spending.is_expense_file(raw):
+                errors = spending.validate(con, raw, fw)
+                if not errors:
+                    results.append(spending.apply(con, raw, "import", user, comment, dry_run, preview_limit))
+            else:
+                errors = validate(con, raw, fw)
+                if not errors:
+                    layout = detect_layout(raw)[0]
+                    results.append(_apply(con, raw, layout.kind, "import", user, comment, dry_run, preview_limit))
             if errors:
                 refusals.append((raw.file_name, errors))
-                continue
-            layout = detect_layout(raw)[0]
-            results.append(_apply(con, raw, layout.kind, "import", user, comment, dry_run, preview_limit))
         if refusals:
             raise ImportRefused(refusals)
     return results

@@ -140,9 +140,88 @@ SELECT * EXCLUDE (rn) FROM (
 ) WHERE rn = 1;
 """
 
+SCHEMA_V3 = """
+-- What a changeset changed: indicator values, or actual spending (expenses).
+ALTER TABLE changesets ADD COLUMN domain VARCHAR DEFAULT 'values';
+UPDATE changesets SET domain = 'values';
+
+-- Append-only: every version of an actual spending amount, keyed by year, budget line (its code in the
+-- framework), party and fiche (0 when the file gives none). amount NULL = withdrawn.
+CREATE TABLE expense_versions (
+    id BIGINT NOT NULL,
+    changeset_id INTEGER NOT NULL,
+    year INTEGER NOT NULL,
+    line VARCHAR NOT NULL,
+    party VARCHAR NOT NULL,
+    fiche INTEGER NOT NULL,
+    amount DOUBLE,
+    comment VARCHAR,
+    source_line INTEGER
+);
+CREATE VIEW latest_expenses AS
+SELECT * EXCLUDE (rn) FROM (
+    SELECT e.*, row_number() OVER (PARTITION BY year, line, party, fiche ORDER BY id DESC) AS rn
+    FROM expense_versions e
+) WHERE rn = 1;
+CREATE VIEW current_expenses AS
+SELECT year, line, party, fiche, amount, comment, changeset_id, id AS version_id
+FROM latest_expenses WHERE amount IS NOT NULL;
+
+-- Append-only amendments of the planned budget of a year (line, party): the framework gives the
+-- first year's budget and, by default, every later year's.
+CREATE SEQUENCE plan_seq START 1;
+CREATE TABLE plan_versions (
+    id BIGINT NOT NULL,
+    year INTEGER NOT NULL,
+    line VARCHAR NOT NULL,
+    party VARCHAR NOT NULL,
+    amount DOUBLE NOT NULL,
+    reason VARCHAR NOT NULL,
+    user_name VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    demo BOOLEAN NOT NULL DEFAULT false
+);
+CREATE VIEW current_plan AS
+SELECT * EXCLUDE (rn) FROM (
+    SELECT p.*, row_number() OVER (PARTITION BY year, line, party ORDER BY id DESC) AS rn FROM plan_versions p
+) WHERE rn = 1;
+
+-- Append-only record of the subsidy payments received; a wrong entry is cancelled by another row.
+CREATE SEQUENCE payment_seq START 1;
+CREATE TABLE payments (
+    id BIGINT NOT NULL,
+    year INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,            -- avance | solde | reversement | autre
+    paid_on DATE NOT NULL,
+    amount DOUBLE NOT NULL,           -- negative for money paid back
+    reference VARCHAR,
+    user_name VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    cancels BIGINT,                   -- the payment this row cancels
+    demo BOOLEAN NOT NULL DEFAULT false
+);
+
+-- Append-only yearly record of the partnership training's actual economics (latest row per year wins).
+CREATE SEQUENCE training_seq START 1;
+CREATE TABLE training_records (
+    id BIGINT NOT NULL,
+    year INTEGER NOT NULL,
+    learners INTEGER NOT NULL,
+    hours DOUBLE NOT NULL,
+    revenue DOUBLE NOT NULL,
+    costs_cnam DOUBLE NOT NULL,
+    costs_cfa DOUBLE NOT NULL,
+    note VARCHAR,
+    user_name VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    demo BOOLEAN NOT NULL DEFAULT false
+);
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "initial schema", SCHEMA_V1),
     (2, "texts for the reports and milestone states", SCHEMA_V2),
+    (3, "budget: actual spending, plan amendments, subsidy payments, training records", SCHEMA_V3),
 )
 
 _migrated: set[str] = set()

@@ -96,11 +96,12 @@ def test_migrations_are_recorded_and_idempotent(store):
         assert con.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall() == [
             (1, "initial schema"),
             (2, "texts for the reports and milestone states"),
+            (3, "budget: actual spending, plan amendments, subsidy payments, training records"),
         ]
-    from indicators.storage import Store
+    from indicators.storage import MIGRATIONS, Store
 
     again = Store(store.path)
-    assert again.schema_version() == 2
+    assert again.schema_version() == len(MIGRATIONS)
 
 
 def test_a_version_1_store_is_migrated_with_its_data_kept(tmp_path):
@@ -117,7 +118,7 @@ def test_a_version_1_store_is_migrated_with_its_data_kept(tmp_path):
     con.execute("INSERT INTO value_versions VALUES (1, 1, 'F1.1', 2016, 42, NULL, NULL)")
     con.close()
     old = storage.Store(path)
-    assert old.schema_version() == 2
+    assert old.schema_version() == len(storage.MIGRATIONS)
     assert values(old) == {("F1.1", 2016): 42}
     with old.connect() as con:
         assert con.execute("SELECT count(*) FROM current_texts").fetchone()[0] == 0
@@ -159,5 +160,5 @@ def test_busy_store_is_retried_then_reported(tmp_path):
         Store(path, lock_timeout=0.5).schema_version()
     assert 0.4 < time.monotonic() - start < 2.5
     # With a longer wait, the write goes through once the other process lets go.
-    assert Store(path, lock_timeout=10).schema_version() == 2
+    assert Store(path, lock_timeout=10).schema_version() == 3
     holder.wait()
