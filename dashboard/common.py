@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from indicators import charts, demo, history, milestones, settings, texts
+from indicators import budget, charts, demo, history, milestones, settings, texts
 from indicators.framework import Framework
 from indicators.kpis import STATUS_STYLE, kpi_table
 from indicators.storage import Store
@@ -28,6 +28,7 @@ PAGES = {
     "saisie": str(_HERE / "views" / "saisie.py"),
     "historique": str(_HERE / "views" / "historique.py"),
     "referentiel": str(_HERE / "views" / "referentiel.py"),
+    "budget": str(_HERE / "views" / "budget.py"),
 }
 
 
@@ -70,6 +71,12 @@ def load_milestones(_store: Store, db_path: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=30, show_spinner=False)
+def load_budget(_store: Store, db_path: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(planned budget, actual spending, payments), see `indicators.budget`."""
+    return budget.plan_frame(_store), budget.actual_frame(_store), budget.payments_frame(_store)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
 def has_demo(_store: Store, db_path: str) -> bool:
     return _store.has_demo()
 
@@ -96,9 +103,14 @@ def load_revert_plan(_store: Store, db_path: str, changeset_id: int) -> history.
 
 
 def after_values_write() -> None:
-    """An import, an edit or a revert: values, what derives from them and the journal changed."""
-    for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan):
+    """An import, an edit or a revert: values or actual spending, what derives from them, the journal."""
+    for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan, load_budget):
         cache.clear()
+
+
+def after_budget_write() -> None:
+    """A plan amendment or a payment: only the budget changed."""
+    load_budget.clear()
 
 
 def after_text_write() -> None:
@@ -113,6 +125,7 @@ def after_demo_removal() -> None:
     for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan, load_texts):
         cache.clear()
     load_milestones.clear()
+    load_budget.clear()
     has_demo.clear()
 
 

@@ -2,7 +2,7 @@
 default page), so that every test goes through the real navigation.
 
 One page per fiche action of the framework: another convention gets its own fiche pages with no code.
-The Budget and Rapports pages will join the « Suivi » and « Convention » sections.
+The Rapports page will join the « Convention » section.
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ def build(fw: Framework, default: str = "synthese") -> StreamlitPage:
                     page(fiche.page(f.number), f"Fiche {f.number}", ":material/folder_open:", f"fiche-{f.number}")
                     for f in fw.fiches
                 ],
+                *(
+                    [page(common.PAGES["budget"], "Budget et subvention", ":material/euro:", "budget")]
+                    if fw.budget
+                    else []
+                ),
             ],
             "Données": [
                 page(common.PAGES["import"], "Import", ":material/upload_file:", "import"),

@@ -375,7 +375,7 @@ def subsidy(fw: Framework, plan: pd.DataFrame, actual: pd.DataFrame, payments: p
     live = payments[(payments["year"] == year)] if len(payments) else payments
     paid = round(float(live["amount"].sum()), 2) if len(live) else 0.0
     due = prorated if prorated is not None else planned_subsidy
-    e = formatting.euros
+    e = formatting.money
     formula = [
         f"Subvention prévue = part de {s.payer} ({e(payer_part)}) − apport en nature ({e(in_kind)}) = {e(planned_subsidy)}.",
         f"Avance = {formatting.percent(s.advance_share)} × {e(planned_subsidy)} = {e(advance)}, versée à la notification.",

@@ -316,3 +316,128 @@ def indicator_figures(
     if ind.period_target_kind == "minimum":
         figures.append(minimum_chart(fw, table, code, titled))
     return figures
+
+
+# -- budget ------------------------------------------------------------------------------------------
+PLANNED_COLOUR = "#BBBBBB"
+
+
+def budget_lines_chart(ex, titled: bool = True) -> go.Figure:
+    """Planned against actual spending for each budget line of a year (horizontal bars)."""
+    lines = ex.by_line.iloc[::-1]  # the first line of the annex on top
+    labels = [f"{label[:48]}…" if len(label) > 49 else label for label in lines["label"]]
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": labels,
+            "x": [float(v) for v in lines["planned"]],
+            "name": "Prévu",
+            "marker": {"color": PLANNED_COLOUR},
+            "hovertemplate": "%{y}<br>Prévu : %{x:,.0f} €<extra></extra>",
+        },
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": labels,
+            "x": [float(v) for v in lines["actual"]],
+            "name": "Réalisé",
+            "marker": {"color": ACCENT},
+            "text": [formatting.percent(r) if r is not None and not pd.isna(r) else "" for r in lines["rate"]],
+            "textposition": "outside",
+            "hovertemplate": "%{y}<br>Réalisé : %{x:,.0f} €<extra></extra>",
+        },
+    ]
+    if ex.has_actual:
+        title = (
+            f"{ex.year} : {formatting.euros(ex.actual_total)} dépensés sur {formatting.euros(ex.planned_total)} prévus "
+            f"({formatting.percent(ex.rate)})"
+        )
+    else:
+        title = f"{ex.year} : {formatting.euros(ex.planned_total)} prévus, aucune dépense réelle saisie"
+    return _figure(
+        data,
+        title,
+        {
+            "barmode": "group",
+            "height": 120 + 38 * len(lines),
+            "xaxis": {"type": "linear", "tickformat": ",~r", "ticksuffix": " €", "showgrid": True},
+            "yaxis": {"type": "category", "automargin": True},
+            "margin": {"l": 10, "r": 40, "t": 56, "b": 10},
+        },
+        titled,
+    )
+
+
+def budget_fiche_chart(ex, titled: bool = True) -> go.Figure:
+    """Planned against actual spending by fiche action (actual given without a fiche is shared as planned)."""
+    fiches = [f"Fiche {f}" for f in ex.by_fiche["fiche"]]
+    data = [
+        {
+            "type": "bar",
+            "x": fiches,
+            "y": [float(v) for v in ex.by_fiche["planned"]],
+            "name": "Prévu",
+            "marker": {"color": PLANNED_COLOUR},
+            "hovertemplate": "%{x}<br>Prévu : %{y:,.0f} €<extra></extra>",
+        },
+        {
+            "type": "bar",
+            "x": fiches,
+            "y": [float(v) for v in ex.by_fiche["actual"]],
+            "name": "Réalisé",
+            "marker": {"color": ACCENT},
+            "text": [formatting.percent(r) if r is not None and not pd.isna(r) else "" for r in ex.by_fiche["rate"]],
+            "textposition": "outside",
+            "hovertemplate": "%{x}<br>Réalisé : %{y:,.0f} €<extra></extra>",
+        },
+    ]
+    rates = [r for r in ex.by_fiche["rate"] if r is not None and not pd.isna(r)]
+    title = f"Par fiche action en {ex.year}"
+    if ex.has_actual and rates:
+        low = ex.by_fiche.loc[ex.by_fiche["rate"].astype(float).idxmin()]
+        title += f" : la fiche {int(low['fiche'])} est la moins exécutée ({formatting.percent(low['rate'])})"
+    top = max([*ex.by_fiche["planned"], *ex.by_fiche["actual"], 1])
+    return _figure(
+        data,
+        title,
+        {"barmode": "group", "yaxis": {"range": [0, float(top) * 1.15], "ticksuffix": " €"}},
+        titled,
+    )
+
+
+def subsidy_waterfall(sub, titled: bool = True) -> go.Figure:
+    """From the planned subsidy to what remains due: prorata deduction, advance, other payments."""
+    steps = [("Subvention prévue", sub.planned_subsidy, "absolute")]
+    if sub.prorated_subsidy is not None and sub.prorated_subsidy != sub.planned_subsidy:
+        steps.append(("Réfaction au prorata", sub.prorated_subsidy - sub.planned_subsidy, "relative"))
+    due = sub.prorated_subsidy if sub.prorated_subsidy is not None else sub.planned_subsidy
+    steps.append(("Subvention due" if sub.prorated_subsidy is not None else "Subvention due (prévue)", due, "total"))
+    if sub.paid:
+        steps.append(("Versements reçus", -sub.paid, "relative"))
+    steps.append(("Reste à verser" if sub.remaining >= 0 else "À reverser", sub.remaining, "total"))
+    data = [
+        {
+            "type": "waterfall",
+            "x": [s[0] for s in steps],
+            "y": [float(s[1]) for s in steps],
+            "measure": [s[2] for s in steps],
+            "text": [formatting.euros(s[1]) for s in steps],
+            "textposition": "outside",
+            "connector": {"line": {"color": GRID}},
+            "increasing": {"marker": {"color": "#009E73"}},
+            "decreasing": {"marker": {"color": "#D55E00"}},
+            "totals": {"marker": {"color": ACCENT}},
+            "hovertemplate": "%{x} : %{text}<extra></extra>",
+        }
+    ]
+    if sub.remaining >= 0:
+        title = (
+            f"Subvention {sub.year} : reste {formatting.euros(sub.remaining)} à verser sur {formatting.euros(due)} dus"
+        )
+    else:
+        title = f"Subvention {sub.year} : {formatting.euros(-sub.remaining)} à reverser par le CNAM"
+    top = max(sub.planned_subsidy, due, 1)
+    return _figure(
+        data, title, {"yaxis": {"range": [min(0, sub.remaining) * 1.2, top * 1.18], "ticksuffix": " €"}}, titled
+    )

@@ -83,7 +83,8 @@ def import_(
     comment: Annotated[str | None, typer.Option(help="Commentaire inscrit au journal de l'import.")] = None,
     db: DbOption = None,
 ) -> None:
-    """Importer des valeurs d'indicateurs (tout ou rien : un fichier avec une erreur ne change rien)."""
+    """Importer des valeurs d'indicateurs ou des dépenses réelles (reconnues à leurs colonnes) — tout ou
+    rien : un fichier avec une erreur ne change rien."""
     from indicators.importing import import_files
 
     payload = []
@@ -111,7 +112,8 @@ def import_(
             typer.echo(f"Simulation « {r.file_name} » : {counts}. Rien n'a été écrit.")
             for c in r.changes.itertuples(index=False):
                 old = "" if c.change == "nouveau" else f"{formatting.number(c.old_value)} → "
-                typer.echo(f"  {c.indicator} {c.year} : {old}{formatting.number(c.value)} ({c.change})")
+                what = f"{c.poste} {c.party}" if r.domain == "expenses" else c.indicator
+                typer.echo(f"  {what} {c.year} : {old}{formatting.number(c.value)} ({c.change})")
         else:
             typer.echo(f"Import n° {r.changeset_id} appliqué (« {r.file_name} ») : {counts}.")
         for w in r.warnings:
@@ -265,6 +267,38 @@ def export(
     path, rows = do_export(store, fmt, out)
     _demo_banner(store)
     typer.echo(f"{formatting.plural(rows, 'valeur')} exportée(s) : {path}")
+
+
+@app.command()
+def budget(
+    year: Annotated[int | None, typer.Option(help="Une seule année (défaut : toutes).")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Budget prévu et réalisé, exécution, subvention (avance 70 %, solde 30 % au prorata), versements."""
+    from indicators.budget import overview
+
+    store = _store(db)
+    doc = overview(store, year)
+    if as_json:
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    _demo_banner(store)
+    e = formatting.euros
+    for y in doc["years"]:
+        typer.echo(f"== {y['year']} ==")
+        parties = ", ".join(f"{p} {e(a)}" for p, a in y["planned_by_party"].items())
+        typer.echo(f"Prévu : {e(y['planned_total'])} ({parties})")
+        if y["actual_total"] is None:
+            typer.echo("Réalisé : aucune dépense saisie")
+        else:
+            typer.echo(f"Réalisé : {e(y['actual_total'])} (exécution {formatting.percent(y['execution_rate'])})")
+        for line in y["formula"]:
+            typer.echo(f"  {line}")
+        for w in y["warnings"]:
+            typer.echo(f"Attention : {w}")
+    for w in doc["warnings"]:
+        typer.echo(f"Attention : {w}")
 
 
 @app.command()

@@ -7,6 +7,8 @@ entirely (the only deletion the store ever makes) and journals the removal in th
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pyarrow as pa
 
 from indicators.errors import Refused
@@ -48,6 +50,62 @@ DEMO_MILESTONES = {
     "J1": ("realise", 2016, "Centre ouvert en septembre 2016 (exemple)."),
     "J2": ("en_cours", None, "Convention avec le CFA en cours de signature (exemple)."),
 }
+
+# Actual spending as a share of each planned line, per year (2018: nothing recorded yet), a 2017
+# amendment of the plan, and the subsidy payments received, so that the Budget page shows every case.
+DEMO_EXECUTION = {2016: 0.96, 2017: 0.88}
+DEMO_LINE_FACTORS = {"communication": 0.55, "equipements": 1.0, "formation_personnels": 0.4, "locaux": 1.0}
+DEMO_AMENDMENT = (2017, "communication", "CNAM", 3_000.0, "Plaquettes de la licence professionnelle (exemple).")
+DEMO_PAYMENTS = [
+    (2016, "avance", dt.date(2016, 12, 15), 63_105.0, "Mandat 2016-1 (exemple)"),
+    (2016, "solde", dt.date(2017, 6, 20), 21_019.86, "Mandat 2017-7, solde au prorata (exemple)"),
+    (2017, "avance", dt.date(2017, 7, 3), 63_105.0, "Mandat 2017-3 (exemple)"),
+]
+DEMO_TRAINING = {2016: (14, 446.0, 57_132.60, 28_450.0, 34_900.0, "Première promotion : 14 alternants (exemple).")}
+
+
+def _demo_budget(con, fw, now) -> int:
+    """Write the demo's budget data (expenses as a second 'demo' changeset). Returns the expense rows."""
+    if fw.budget is None:
+        return 0
+    rows = []
+    for year, share in DEMO_EXECUTION.items():
+        if year not in fw.years:
+            continue
+        for line in fw.budget.lines:
+            for party, planned in line.amounts.items():
+                factor = DEMO_LINE_FACTORS.get(line.code, share)
+                rows.append((year, line.code, party, 0, round(planned * factor, 2)))
+    changeset_id = con.execute("SELECT nextval('changeset_seq')").fetchone()[0]
+    con.execute(
+        "INSERT INTO changesets (id, kind, user_name, created_at, comment, added, domain) "
+        "VALUES (?, 'demo', ?, ?, ?, ?, 'expenses')",
+        [changeset_id, DEMO_USER, now, DEMO_COMMENT, len(rows)],
+    )
+    for year, line, party, fiche, amount in rows:
+        con.execute(
+            "INSERT INTO expense_versions VALUES (nextval('version_seq'), ?, ?, ?, ?, ?, ?, NULL, NULL)",
+            [changeset_id, year, line, party, fiche, amount],
+        )
+    year, line, party, amount, reason = DEMO_AMENDMENT
+    if year in fw.years and any(x.code == line for x in fw.budget.lines):
+        con.execute(
+            "INSERT INTO plan_versions VALUES (nextval('plan_seq'), ?, ?, ?, ?, ?, ?, ?, true)",
+            [year, line, party, amount, reason, DEMO_USER, now],
+        )
+    for year, kind, paid_on, amount, reference in DEMO_PAYMENTS:
+        if year in fw.years:
+            con.execute(
+                "INSERT INTO payments VALUES (nextval('payment_seq'), ?, ?, ?, ?, ?, ?, ?, NULL, true)",
+                [year, kind, paid_on, amount, reference, DEMO_USER, now],
+            )
+    for year, (learners, hours, revenue, cnam, cfa, note) in DEMO_TRAINING.items():
+        if year in fw.years:
+            con.execute(
+                "INSERT INTO training_records VALUES (nextval('training_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, true)",
+                [year, learners, hours, revenue, cnam, cfa, note, DEMO_USER, now],
+            )
+    return len(rows)
 
 
 def load_demo(store: Store) -> int:
@@ -101,20 +159,25 @@ def load_demo(store: Store) -> int:
                     "INSERT INTO milestone_versions VALUES (nextval('milestone_seq'), ?, ?, ?, ?, ?, ?, true)",
                     [code, state, year, note, DEMO_USER, now],
                 )
-        Store.audit(con, DEMO_USER, "demo_loaded", {"values": len(rows)})
+        expenses = _demo_budget(con, fw, now)
+        Store.audit(con, DEMO_USER, "demo_loaded", {"values": len(rows), "expenses": expenses})
     return len(rows)
 
 
 def remove_demo(store: Store, user: str) -> int:
-    """Delete every demo value, changeset, text and milestone state. Returns how many values were removed."""
+    """Delete every demo row (values, expenses, texts, milestones, plan, payments, training). Returns how
+    many indicator values were removed."""
     with store.transaction() as con:
         ids = [r[0] for r in con.execute("SELECT id FROM changesets WHERE kind = 'demo'").fetchall()]
         if not ids:
             return 0
         n = con.execute("SELECT count(*) FROM value_versions WHERE list_contains(?, changeset_id)", [ids]).fetchone()[0]
         con.execute("DELETE FROM value_versions WHERE list_contains(?, changeset_id)", [ids])
+        con.execute("DELETE FROM expense_versions WHERE list_contains(?, changeset_id)", [ids])
         con.execute("DELETE FROM changesets WHERE list_contains(?, id)", [ids])
         con.execute("DELETE FROM text_versions WHERE demo")
         con.execute("DELETE FROM milestone_versions WHERE demo")
+        for table in ("plan_versions", "payments", "training_records"):
+            con.execute(f"DELETE FROM {table} WHERE demo")  # table names from this code
         Store.audit(con, user, "demo_removed", {"values": n})
     return n

@@ -37,6 +37,13 @@ def euros(value, cents: bool = False, empty: str = "—") -> str:
     return format_currency(value, "EUR", format=pattern, locale=LOCALE, currency_digits=False)
 
 
+def money(value, empty: str = "—") -> str:
+    """`90 150 €`, or `84 124,86 €` when there are cents: an amount exactly as computed."""
+    if _missing(value):
+        return empty
+    return euros(value, cents=round(float(value), 2) != round(float(value)))
+
+
 def percent(rate, empty: str = "—") -> str:
     """`84 %` from 0.84 (rounded to the unit)."""
     if _missing(rate):

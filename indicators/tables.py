@@ -46,8 +46,23 @@ def errors_frame(refused: ImportRefused) -> pd.DataFrame:
 
 def changes_frame(fw: Framework, result: ImportResult) -> pd.DataFrame:
     """What a file changes, value by value (unchanged values are counted, not listed)."""
-    labels = {i.code: i.short_label for i in fw.indicators}
     frame = result.changes
+    if result.domain == "expenses":
+        lines = {x.code: x.label for x in fw.budget.lines}
+        return pd.DataFrame(
+            {
+                "Ligne": frame["line"].astype("Int64"),
+                "Poste": [lines.get(c, c) for c in frame["poste"]],
+                "Partenaire": frame["party"],
+                "Fiche": ["" if f == 0 else str(f) for f in frame["fiche"]],
+                "Année": frame["year"].astype(str),
+                "Avant": [formatting.money(v, empty="") for v in frame["old_value"]],
+                "Après": [formatting.money(v) for v in frame["value"]],
+                "Changement": [CHANGE_LABELS.get(c, c) for c in frame["change"]],
+                "Commentaire": frame["comment"].fillna(""),
+            }
+        )
+    labels = {i.code: i.short_label for i in fw.indicators}
     return pd.DataFrame(
         {
             "Ligne": frame["line"].astype("Int64"),
@@ -213,6 +228,92 @@ def milestones_frame(milestones: pd.DataFrame) -> pd.DataFrame:
             "Mis à jour": [
                 f"{_when(t)} par {u}" if pd.notna(t) else "jamais"
                 for t, u in zip(milestones["updated_at"], milestones["user_name"], strict=True)
+            ],
+        }
+    )
+
+
+def _euros(value) -> str:
+    return formatting.money(value)
+
+
+def execution_lines_frame(ex, parties: tuple[str, ...]) -> pd.DataFrame:
+    """Planned and actual spending of a year by line, per party and in total, with the execution rate."""
+    rows = []
+    for r in ex.by_line.to_dict("records"):
+        row = {"Groupe": r["group"], "Poste": r["label"]}
+        for party in parties:
+            row[f"Prévu {party}"] = _euros(r[f"planned_{party}"]) if r[f"planned_{party}"] else "—"
+            row[f"Réalisé {party}"] = _euros(r[f"actual_{party}"]) if ex.has_actual else "—"
+        row["Prévu"] = _euros(r["planned"])
+        row["Réalisé"] = _euros(r["actual"]) if ex.has_actual else "—"
+        row["Exécution"] = formatting.percent(r["rate"]) if ex.has_actual else "—"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def execution_summary_frame(ex) -> pd.DataFrame:
+    """By group, by party (with its share of actual spending) and in total."""
+    rows = [
+        {
+            "": f"Groupe {r.group}",
+            "Prévu": _euros(r.planned),
+            "Réalisé": _euros(r.actual),
+            "Exécution": formatting.percent(r.rate),
+            "Part du réalisé": "",
+        }
+        for r in ex.by_group.itertuples(index=False)
+    ]
+    rows += [
+        {
+            "": r.party,
+            "Prévu": _euros(r.planned),
+            "Réalisé": _euros(r.actual),
+            "Exécution": formatting.percent(r.rate),
+            "Part du réalisé": formatting.percent(r.share),
+        }
+        for r in ex.by_party.itertuples(index=False)
+    ]
+    rows += [
+        {
+            "": f"Fiche {int(r.fiche)}",
+            "Prévu": _euros(r.planned),
+            "Réalisé": _euros(r.actual),
+            "Exécution": formatting.percent(r.rate),
+            "Part du réalisé": "",
+        }
+        for r in ex.by_fiche.itertuples(index=False)
+    ]
+    rows.append(
+        {
+            "": "Total",
+            "Prévu": _euros(ex.planned_total),
+            "Réalisé": _euros(ex.actual_total),
+            "Exécution": formatting.percent(ex.rate),
+            "Part du réalisé": "",
+        }
+    )
+    frame = pd.DataFrame(rows)
+    if not ex.has_actual:
+        frame[["Réalisé", "Exécution", "Part du réalisé"]] = "—"
+    return frame
+
+
+def payments_table(payments: pd.DataFrame) -> pd.DataFrame:
+    from indicators.budget import PAYMENT_KINDS
+
+    return pd.DataFrame(
+        {
+            "N°": payments["id"],
+            "Année": payments["year"].astype(str),
+            "Type": [PAYMENT_KINDS.get(k, k) for k in payments["kind"]],
+            "Date": [formatting.date(pd.Timestamp(d).date(), long=False) for d in payments["paid_on"]],
+            "Montant": [_euros(a) for a in payments["amount"]],
+            "Référence": payments["reference"].fillna(""),
+            "Saisi par": payments["user_name"],
+            "État": [
+                "annulé" if c else ("annulation" if pd.notna(x) else "")
+                for c, x in zip(payments["cancelled"], payments["cancels"], strict=True)
             ],
         }
     )

@@ -29,6 +29,7 @@ PAGES = {  # url path -> title; the default page (Synthèse) is served at the ro
     "fiche-1": "Fiche 1",
     "fiche-2": "Fiche 2",
     "fiche-3": "Fiche 3",
+    "budget": "Budget",
     "import": "Importer",
     "saisie": "Saisie",
     "historique": "Historique",
@@ -128,7 +129,7 @@ def test_pages_render_and_charts_are_drawn_at_both_widths(server, browser):
         for path, title in PAGES.items():
             page.goto(f"{server}/{path}")
             wait_ready(page, title)
-            if path.startswith("fiche"):
+            if path.startswith("fiche") or path == "budget":
                 page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
                 bars = page.locator(".js-plotly-plot .barlayer .point")
                 assert bars.count() > 0, f"{path}: les barres des graphiques ne sont pas dessinées"

@@ -16,7 +16,7 @@ from indicators.storage import Store
 from .conftest import imp, snapshot
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-PAGES = ["synthese", "fiche-1", "fiche-2", "fiche-3", "import", "saisie", "historique", "referentiel"]
+PAGES = ["synthese", "fiche-1", "fiche-2", "fiche-3", "budget", "import", "saisie", "historique", "referentiel"]
 
 
 def run_page(default: str) -> None:
@@ -210,3 +210,53 @@ def test_revert_from_historique_needs_confirmation_and_reason(env):
     assert f"Changement n° {second.changeset_id} annulé" in at.success[0].value
     assert history.current_values(env.store)["value"].tolist() == [45]
     assert history.journal(env.store).iloc[0]["comment"] == "Fichier envoyé par erreur"
+
+
+def test_budget_page_on_demo_data_shows_the_subsidy_and_its_formula(env):
+    load_demo(env.store)
+    at = env("budget")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Budget prévu"] == "231\u202f450\u00a0€"  # 2017, the latest year with spending, amended
+    assert metrics["Subvention due"] == "78\u202f026,39\u00a0€"
+    assert len(at.get("plotly_chart")) == 3
+    text = texts_of(at)
+    assert "Avance = 70\u00a0% × 90\u202f150\u00a0€ = 63\u202f105\u00a0€" in text.replace("\\", "")
+    at.segmented_control(key="budget_year").set_value("2018").run()
+    assert {m.label: m.value for m in at.metric}["Dépenses réelles"] == "non saisies"
+
+
+def test_budget_forms_record_a_payment_an_expense_and_an_amendment(env):
+    at = env("budget")
+    at.segmented_control(key="budget_year").set_value("2017").run()
+    at.number_input(key="pay_amount").set_value(63105.0)
+    at.text_input(key="pay_reference").input("Mandat 12")
+    next(b for b in at.button if b.label == "Enregistrer le versement").click().run()
+    assert not at.exception
+    assert "Versement n° 1 enregistré pour 2017." in at.success[0].value
+    assert {m.label: m.value for m in at.metric}["Reste à verser"] == "27\u202f045\u00a0€"
+    at.selectbox(key="exp_line").set_value("locaux")
+    at.text_input(key="exp_amount").input("10 000,00")
+    next(b for b in at.button if b.label == "Enregistrer la dépense").click().run()
+    assert any("raison" in e.value for e in at.error)  # no reason: refused
+    at.text_input(key="exp_reason").input("Facture du bailleur")
+    next(b for b in at.button if b.label == "Enregistrer la dépense").click().run()
+    assert "Dépense enregistrée" in at.success[0].value
+    assert {m.label: m.value for m in at.metric}["Dépenses réelles"] == "10\u202f000\u00a0€"
+    at.selectbox(key="plan_line").set_value("locaux")
+    at.number_input(key="plan_amount").set_value(12000.0)
+    at.text_input(key="plan_reason").input("Nouveau bail")
+    next(b for b in at.button if b.label == "Modifier le budget prévu").click().run()
+    assert "Budget 2017 modifié." in at.success[0].value
+    assert {m.label: m.value for m in at.metric}["Budget prévu"] == "232\u202f300\u00a0€"
+
+
+def test_an_expense_file_goes_through_the_import_page(env):
+    at = env("import")
+    data = "année;poste;partenaire;montant\n2016;Location locaux;CNAM;9 500,50\n".encode()
+    at.file_uploader[0].upload("depenses.csv", data, "text/csv").run()
+    preview = at.dataframe[0].value
+    assert list(preview["Poste"]) == ["Location locaux"] and list(preview["Après"]) == ["9\u202f500,50\u00a0€"]
+    at.button(key="confirm_import").click().run()
+    assert "Import enregistré" in at.success[0].value
+    at = env("budget")
+    assert {m.label: m.value for m in at.metric}["Dépenses réelles"] == "9\u202f500,50\u00a0€"

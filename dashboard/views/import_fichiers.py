@@ -16,7 +16,11 @@ common.demo_banner(store)
 state = st.session_state
 state.setdefault("upload_round", 0)
 
-LAYOUTS = {"wide": "une colonne par année", "long": "une ligne par indicateur et par année"}
+LAYOUTS = {
+    "wide": "indicateurs, une colonne par année",
+    "long": "indicateurs, une ligne par indicateur et par année",
+    "dépenses": "dépenses réelles (année, poste, partenaire, montant)",
+}
 
 st.title("Importer les fichiers des partenaires")
 
@@ -29,7 +33,9 @@ def template(sha: str, fmt: str) -> bytes:
 st.subheader("1. Le modèle à remplir")
 st.markdown(
     "Une ligne par indicateur, une colonne par année ; une case vide veut dire « non communiqué », jamais zéro. "
-    "Le format « une ligne par indicateur et par année » (colonnes indicateur, année, valeur) est accepté aussi."
+    "Le format « une ligne par indicateur et par année » (colonnes indicateur, année, valeur) est accepté aussi. "
+    "Les **dépenses réelles** s'importent ici aussi : un fichier aux colonnes année, poste, partenaire, montant "
+    "(et, si besoin, fiche et commentaire) est reconnu à ses colonnes."
 )
 left, right = st.columns(2)
 left.download_button(

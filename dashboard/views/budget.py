@@ -1,0 +1,157 @@
+"""Budget et subvention: planned against actual spending, the subsidy with the prorata rule in plain
+French, the payments, and the forms that record them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import common
+from indicators import budget, charts, formatting, tables
+from indicators.errors import ImportRefused, KpiError
+from indicators.spending import record_expense
+
+store = common.get_store()
+fw = common.framework(store)
+common.demo_banner(store)
+path = str(store.path)
+user = common.current_user()
+
+st.title("Budget et subvention")
+common.show_flash()
+plan, actual, payments = common.load_budget(store, path)
+with_actual = sorted(int(y) for y in actual["year"].unique()) if len(actual) else []
+default = str(with_actual[-1]) if with_actual else str(fw.years[0])
+year = int(st.segmented_control("Année", [str(y) for y in fw.years], default=default, key="budget_year") or default)
+ex = budget.execution(fw, plan, actual, year)
+sub = budget.subsidy(fw, plan, actual, payments, year)
+e = formatting.money
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Budget prévu", e(ex.planned_total), help="Coût de l'opération prévu pour l'année, toutes parties.")
+c2.metric(
+    "Dépenses réelles",
+    e(ex.actual_total) if ex.has_actual else "non saisies",
+    delta=f"{formatting.percent(ex.rate)} du prévu" if ex.has_actual else None,
+    delta_color="off",
+)
+c3.metric(
+    "Subvention due",
+    e(sub.prorated_subsidy if sub.prorated_subsidy is not None else sub.planned_subsidy),
+    help="Au prorata des dépenses réelles ; tant qu'elles ne sont pas saisies, la subvention prévue.",
+)
+c4.metric("Reste à verser" if sub.remaining >= 0 else "À reverser par le CNAM", e(abs(sub.remaining)))
+if not ex.has_actual:
+    common.empty_state(
+        f"Aucune dépense réelle n'est saisie pour {year} : importez le fichier des dépenses (colonnes année, poste, "
+        "partenaire, montant) sur la page Import, ou saisissez-les plus bas."
+    )
+for warning in [*ex.warnings, *budget.convention_warnings(fw, plan, actual)]:
+    st.warning(warning, icon=":material/warning:")
+
+st.subheader("Le calcul de la subvention")
+st.markdown("\n".join(f"- {common.plain(line)}" for line in sub.formula))
+st.caption(
+    "Art. 5 de la convention : 70 % à la notification, 30 % sur le rapport moral et financier ; « en cas de "
+    "dépenses réelles inférieures au montant prévisionnel annoncé […], la règle du prorata s'appliquera ». Le "
+    "prorata porte sur le coût de toute l'opération (dépenses des deux partenaires, art. 4)."
+)
+left, right = st.columns(2)
+with left:
+    common.chart(charts.subsidy_waterfall(sub, titled=False), key="waterfall")
+with right:
+    common.chart(charts.budget_fiche_chart(ex, titled=False), key="by_fiche")
+common.chart(charts.budget_lines_chart(ex, titled=False), key="by_line")
+
+st.subheader("Exécution par poste")
+st.dataframe(tables.execution_lines_frame(ex, fw.budget.parties), hide_index=True, width="stretch")
+st.subheader("Par groupe, partenaire et fiche")
+st.dataframe(tables.execution_summary_frame(ex), hide_index=True, width="stretch")
+amended = plan[(plan["year"] == year) & plan["amended"]]
+if len(amended):
+    st.caption(
+        "Budget modifié : "
+        + " ; ".join(f"{r.label} ({r.party}) {e(r.amount)} — {common.plain(r.reason)}" for r in amended.itertuples())
+    )
+
+st.subheader("Versements de la subvention")
+year_payments = payments[payments["year"] == year] if len(payments) else payments
+if len(year_payments):
+    st.dataframe(tables.payments_table(year_payments), hide_index=True, width="stretch")
+else:
+    st.info(f"Aucun versement enregistré pour {year}.", icon=":material/info:")
+
+st.subheader("Saisir")
+if common.has_demo(store, path):
+    st.info(
+        "Retirez d'abord les données d'exemple (bouton en haut de page) pour saisir de vrais montants.",
+        icon=":material/info:",
+    )
+    st.stop()
+pay_tab, expense_tab, plan_tab = st.tabs(["Un versement reçu", "Une dépense réelle", "Modifier le budget prévu"])
+with pay_tab, st.form("payment", clear_on_submit=True):
+    a, b, c = st.columns(3)
+    kind = a.selectbox("Type", list(budget.PAYMENT_KINDS), format_func=budget.PAYMENT_KINDS.get, key="pay_kind")
+    paid_on = b.date_input("Date du versement", value=dt.date.today(), format="DD/MM/YYYY", key="pay_date")
+    amount = c.number_input("Montant (€)", min_value=0.0, step=100.0, format="%.2f", key="pay_amount")
+    reference = st.text_input("Référence (mandat, délibération…)", key="pay_reference")
+    if st.form_submit_button("Enregistrer le versement", type="primary"):
+        try:
+            new_id = budget.record_payment(store, year, kind, paid_on, amount, user, reference)
+        except KpiError as err:
+            st.error(common.plain(str(err)), icon=":material/block:")
+        else:
+            common.after_budget_write()
+            common.flash(f"Versement n° {new_id} enregistré pour {year}.")
+            st.rerun()
+with expense_tab, st.form("expense", clear_on_submit=False):
+    lines = {x.code: x.label for x in fw.budget.lines}
+    a, b, c = st.columns(3)
+    line = a.selectbox("Poste", list(lines), format_func=lines.get, key="exp_line")
+    party = b.selectbox("Partenaire", list(fw.budget.parties), key="exp_party")
+    fiche = c.selectbox(
+        "Fiche action",
+        [0, *fw.budget.fiches],
+        format_func=lambda f: "non précisée" if f == 0 else f"Fiche {f}",
+        key="exp_fiche",
+    )
+    value = st.text_input(f"Montant réel {year} (€)", help="Un montant à la française : 1 234,56", key="exp_amount")
+    reason = st.text_input("Raison de la saisie (obligatoire)", key="exp_reason")
+    if st.form_submit_button("Enregistrer la dépense", type="primary"):
+        try:
+            result = record_expense(store, year, line, party, value, user, reason, fiche=fiche or None)
+        except ImportRefused as refused:
+            for error in refused.errors:
+                st.error(common.plain(f"« {error.column} » : {error.message}"), icon=":material/block:")
+        except KpiError as err:
+            st.error(common.plain(str(err)), icon=":material/block:")
+        else:
+            common.after_values_write()
+            common.flash(f"Dépense enregistrée (changement n° {result.changeset_id}, annulable depuis l'Historique).")
+            st.rerun()
+with plan_tab:
+    if year == fw.years[0]:
+        st.info(
+            f"Le budget {year} est celui de la convention (annexe 4) : choisissez une année suivante.",
+            icon=":material/info:",
+        )
+    else:
+        with st.form("plan", clear_on_submit=False):
+            lines = {x.code: x.label for x in fw.budget.lines}
+            a, b, c = st.columns(3)
+            line = a.selectbox("Poste", list(lines), format_func=lines.get, key="plan_line")
+            party = b.selectbox("Partenaire", list(fw.budget.parties), key="plan_party")
+            amount = c.number_input(f"Nouveau montant prévu {year} (€)", min_value=0.0, step=100.0, key="plan_amount")
+            reason = st.text_input("Raison de la modification (obligatoire)", key="plan_reason")
+            if st.form_submit_button("Modifier le budget prévu", type="primary"):
+                try:
+                    changed = budget.amend_plan(store, year, line, party, amount, user, reason)
+                except KpiError as err:
+                    st.error(common.plain(str(err)), icon=":material/block:")
+                else:
+                    if changed:
+                        common.after_budget_write()
+                        common.flash(f"Budget {year} modifié.")
+                        st.rerun()
+                    st.info("Ce montant était déjà prévu : rien n'a changé.", icon=":material/info:")
