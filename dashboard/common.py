@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from indicators import budget, charts, demo, history, milestones, settings, texts
+from indicators import budget, charts, demo, history, milestones, settings, texts, training
 from indicators.framework import Framework
 from indicators.kpis import STATUS_STYLE, kpi_table
 from indicators.storage import Store
@@ -29,6 +29,7 @@ PAGES = {
     "historique": str(_HERE / "views" / "historique.py"),
     "referentiel": str(_HERE / "views" / "referentiel.py"),
     "budget": str(_HERE / "views" / "budget.py"),
+    "formation": str(_HERE / "views" / "formation.py"),
 }
 
 
@@ -77,6 +78,11 @@ def load_budget(_store: Store, db_path: str) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 @st.cache_data(ttl=30, show_spinner=False)
+def load_training(_store: Store, db_path: str) -> pd.DataFrame:
+    return training.records(_store)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
 def has_demo(_store: Store, db_path: str) -> bool:
     return _store.has_demo()
 
@@ -113,6 +119,10 @@ def after_budget_write() -> None:
     load_budget.clear()
 
 
+def after_training_write() -> None:
+    load_training.clear()
+
+
 def after_text_write() -> None:
     load_texts.clear()
 
@@ -126,6 +136,7 @@ def after_demo_removal() -> None:
         cache.clear()
     load_milestones.clear()
     load_budget.clear()
+    load_training.clear()
     has_demo.clear()
 
 

@@ -36,6 +36,11 @@ def build(fw: Framework, default: str = "synthese") -> StreamlitPage:
                     if fw.budget
                     else []
                 ),
+                *(
+                    [page(common.PAGES["formation"], "Formation en alternance", ":material/school:", "formation")]
+                    if fw.training
+                    else []
+                ),
             ],
             "Données": [
                 page(common.PAGES["import"], "Import", ":material/upload_file:", "import"),

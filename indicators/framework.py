@@ -157,6 +157,32 @@ class Subsidy:
 
 
 @dataclass(frozen=True)
+class TrainingCost:
+    partner: str
+    label: str
+    factors: tuple[str | float, ...]  # numbers, or names of assumptions or rates
+    rate: str | float  # a number, or the name of a rate
+    printed: float | None
+    printed_factors: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Training:
+    """A partnership training's economics (convention de partenariat and its financial annex)."""
+
+    title: str
+    partners: tuple[str, ...]
+    margin_shares: dict[str, float]
+    rates: dict[str, float]
+    assumptions: dict[str, float]
+    costs: tuple[TrainingCost, ...]
+    printed_per_learner: float | None
+    printed_rows: tuple[tuple[float | None, float | None], ...]  # (hours, amount) as the scan prints them
+    printed_totals: dict[str, float]
+    source: str
+
+
+@dataclass(frozen=True)
 class StatusRules:
     reached: float = 1.0
     partial: float = 0.8
@@ -183,6 +209,7 @@ class Framework:
     subsidy: Subsidy | None
     sha256: str
     text: str = field(repr=False)
+    training: Training | None = None
 
     @property
     def period_label(self) -> str:
@@ -325,6 +352,35 @@ def _build(raw: dict, text: str, problems: list[str]) -> Framework:
             ceilings={k: float(v) for k, v in s.get("ceilings", {}).items()},
             source=s.get("source", ""),
         )
+    training = None
+    if "training" in raw:
+        t = raw["training"]
+        printed = t.get("printed_revenue", {})
+        training = Training(
+            title=t["title"],
+            partners=tuple(t["partners"]),
+            margin_shares={k: float(v) for k, v in t["margin_shares"].items()},
+            rates={k: float(v) for k, v in t.get("rates", {}).items()},
+            assumptions={k: float(v) for k, v in t.get("assumptions", {}).items()},
+            costs=tuple(
+                TrainingCost(
+                    partner=c["partner"],
+                    label=c["label"],
+                    factors=tuple(c.get("factors", ())),
+                    rate=c["rate"],
+                    printed=float(c["printed"]) if "printed" in c else None,
+                    printed_factors=tuple(float(x) for x in c.get("printed_factors", ())),
+                )
+                for c in t.get("costs", [])
+            ),
+            printed_per_learner=float(printed["per_learner"]) if "per_learner" in printed else None,
+            printed_rows=tuple(
+                (float(r["hours"]) if "hours" in r else None, float(r["amount"]) if "amount" in r else None)
+                for r in printed.get("rows", [])
+            ),
+            printed_totals={k: float(v) for k, v in t.get("printed_totals", {}).items()},
+            source=t.get("source", ""),
+        )
     return Framework(
         id=conv["id"],
         title=conv["title"],
@@ -360,6 +416,7 @@ def _build(raw: dict, text: str, problems: list[str]) -> Framework:
         subsidy=subsidy,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         text=text,
+        training=training,
     )
 
 
@@ -371,6 +428,8 @@ def _duplicates(values) -> set:
 
 
 def _check(fw: Framework, raw: dict, problems: list[str]) -> None:
+    if fw.training is not None:
+        _check_training(fw.training, problems)
     years = set(fw.years)
     if list(fw.years) != list(range(fw.years[0], fw.years[-1] + 1)):
         problems.append(f"les années de la convention doivent se suivre : {list(fw.years)}")
@@ -425,6 +484,23 @@ def _check(fw: Framework, raw: dict, problems: list[str]) -> None:
 
 def _close(a: float, b: float) -> bool:
     return abs(a - b) < 0.005
+
+
+def _check_training(t: Training, problems: list[str]) -> None:
+    names = set(t.rates) | set(t.assumptions)
+    if abs(sum(t.margin_shares.values()) - 1) > 1e-9 or set(t.margin_shares) != set(t.partners):
+        problems.append("formation : le partage de la marge doit nommer chaque partenaire et totaliser 100 %")
+    for need in ("learners", "hours_per_learner", "hourly_rate"):
+        if need not in t.assumptions:
+            problems.append(f"formation : hypothèse « {need} » manquante")
+    for c in t.costs:
+        if c.partner not in t.partners:
+            problems.append(
+                f"formation : « {c.label} » est à la charge de « {c.partner} », qui n'est pas un partenaire"
+            )
+        for ref in (*c.factors, c.rate):
+            if isinstance(ref, str) and ref not in names:
+                problems.append(f"formation : « {c.label} » cite « {ref} », ni un taux ni une hypothèse")
 
 
 def _check_budget(fw: Framework, problems: list[str]) -> None:

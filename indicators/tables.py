@@ -317,3 +317,37 @@ def payments_table(payments: pd.DataFrame) -> pd.DataFrame:
             ],
         }
     )
+
+
+def training_costs_frame(eco) -> pd.DataFrame:
+    """The training's direct costs, item by item: the formula from the annex's rates, the amount
+    recomputed, the amount printed in the scanned forecast, and their disagreement."""
+    return pd.DataFrame(
+        {
+            "Partenaire": [c.partner for c in eco.costs],
+            "Charge": [c.label for c in eco.costs],
+            "Calcul": [c.formula for c in eco.costs],
+            "Recalculé": [formatting.money(c.amount) for c in eco.costs],
+            "Imprimé": [formatting.money(c.printed) for c in eco.costs],
+            "Écart": [c.flag or "" for c in eco.costs],
+        }
+    )
+
+
+def training_records_frame(records: pd.DataFrame, partners: tuple[str, ...]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "Année": records["year"].astype(str),
+            "Alternants": [formatting.number(v) for v in records["learners"]],
+            "Heures": [formatting.number(v) for v in records["hours"]],
+            "Recettes": [formatting.money(v) for v in records["revenue"]],
+        }
+    )
+    for partner in partners:
+        frame[f"Charges {partner}"] = [formatting.money(v) for v in records[f"costs_{partner}"]]
+    frame["Marge brute"] = [formatting.money(v) for v in records["margin"]]
+    for partner in partners:
+        frame[f"Part {partner}"] = [formatting.money(v) for v in records[f"margin_{partner}"]]
+    frame["Note"] = records["note"].fillna("")
+    frame["Saisi par"] = records["user_name"]
+    return frame

@@ -30,6 +30,7 @@ PAGES = {  # url path -> title; the default page (Synthèse) is served at the ro
     "fiche-2": "Fiche 2",
     "fiche-3": "Fiche 3",
     "budget": "Budget",
+    "formation": "Formation en alternance",
     "import": "Importer",
     "saisie": "Saisie",
     "historique": "Historique",

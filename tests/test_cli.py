@@ -136,3 +136,26 @@ def test_set_value(db):
     assert kpi("set", "F1.1", "2016", "42", db=db).returncode == 1  # no reason
     done = kpi("set", "F1.1", "2016", "42", "--reason", "chiffre du rapport", db=db, check=True)
     assert "F1.1 2016 = 42" in done.stdout
+
+
+def test_budget_json_and_expense_import(db, tmp_path):
+    doc = json.loads(kpi("budget", "--year", "2016", "--json", db=db, check=True).stdout)
+    year = doc["years"][0]
+    expected = {"planned_total": 230300, "subsidy_planned": 90150, "advance": 63105, "balance_planned": 27045}
+    assert {k: year[k] for k in expected} == expected
+    assert year["planned_by_party"] == {"CNAM": 115150, "Territoire": 115150}
+    assert (year["actual_total"], year["execution_rate"], year["subsidy_prorated"], year["balance"]) == (None,) * 4
+    assert year["payments"] == [] and year["warnings"] == []
+    expenses = tmp_path / "depenses.csv"
+    expenses.write_text(
+        "année;poste;partenaire;montant\n2016;developpeur_eco;CNAM;92 120\n2016;developpeur_alternance;Territoire;92 120\n",
+        encoding="utf-8",
+    )
+    dry = kpi("import", expenses, "--dry-run", db=db, check=True)
+    assert "developpeur_eco CNAM 2016 : 92\u202f120 (nouveau)" in dry.stdout
+    kpi("import", expenses, db=db, check=True)
+    year = json.loads(kpi("budget", "--year", "2016", "--json", db=db, check=True).stdout)["years"][0]
+    assert (year["execution_rate"], year["subsidy_prorated"], year["balance"]) == (0.8, 72120, 9015)
+    text = kpi("budget", "--year", "2016", db=db, check=True).stdout
+    assert "Subvention due au prorata = 90\u202f150\u00a0€ × 80\u00a0% = 72\u202f120\u00a0€." in text
+    assert kpi("budget", "--year", "2020", db=db).returncode == 1

@@ -16,7 +16,18 @@ from indicators.storage import Store
 from .conftest import imp, snapshot
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-PAGES = ["synthese", "fiche-1", "fiche-2", "fiche-3", "budget", "import", "saisie", "historique", "referentiel"]
+PAGES = [
+    "synthese",
+    "fiche-1",
+    "fiche-2",
+    "fiche-3",
+    "budget",
+    "formation",
+    "import",
+    "saisie",
+    "historique",
+    "referentiel",
+]
 
 
 def run_page(default: str) -> None:
@@ -260,3 +271,21 @@ def test_an_expense_file_goes_through_the_import_page(env):
     assert "Import enregistré" in at.success[0].value
     at = env("budget")
     assert {m.label: m.value for m in at.metric}["Dépenses réelles"] == "9\u202f500,50\u00a0€"
+
+
+def test_training_page_forecast_calculator_and_record(env):
+    at = env("formation")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Recette par alternant"] == "4\u202f080,90\u00a0€"
+    assert metrics["Recettes (16 alternants)"] == "65\u202f294,40\u00a0€"
+    assert any(e.label.startswith("Écarts avec le tableau imprimé (20)") for e in at.expander)
+    at.number_input(key="calc_learners").set_value(12.0).run()
+    assert [m.value for m in at.metric if m.label == "Recettes"] == ["48\u202f970,80\u00a0€"]
+    at.number_input(key="tr_learners").set_value(14)
+    at.number_input(key="tr_revenue").set_value(57132.6)
+    at.number_input(key="tr_costs_CNAM").set_value(28000.0)
+    at.number_input(key="tr_costs_CFA").set_value(29000.0)
+    next(b for b in at.button if b.label == "Enregistrer l'année").click().run()
+    assert not at.exception
+    assert "Chiffres 2016 de la formation enregistrés." in at.success[0].value
+    assert at.dataframe[-1].value["Marge brute"].iloc[0] == "132,60\u00a0€"

@@ -1,0 +1,111 @@
+"""Formation en alternance (Assistant de gestion – Attaché commercial): the forecast recomputed from the
+annex's rates with its disagreements with the scanned table, a calculator, and the yearly record."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import common
+from indicators import formatting, tables, training
+from indicators.errors import KpiError
+
+store = common.get_store()
+fw = common.framework(store)
+common.demo_banner(store)
+path = str(store.path)
+t = fw.training
+m = formatting.money
+
+st.title("Formation en alternance")
+st.subheader(t.title, anchor=False)
+st.caption(common.plain(t.source))
+common.show_flash()
+shares = " / ".join(f"{p} {formatting.percent(s)}" for p, s in t.margin_shares.items())
+st.markdown(
+    "Recettes = alternants × heures de formation × prix de l'heure ; charges directes de chaque partenaire "
+    f"selon les taux de l'annexe financière ; marge brute = recettes − charges directes, partagée {shares}."
+)
+
+forecast_tab, calculator_tab, record_tab = st.tabs(["Prévision recalculée", "Calculateur", "Réalisé par année"])
+
+with forecast_tab:
+    eco = training.forecast_check(fw)
+    a = t.assumptions
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(
+        "Recette par alternant",
+        m(eco.revenue_per_learner),
+        help=f"{formatting.number(a['hours_per_learner'])} h × {m(a['hourly_rate'])}",
+    )
+    c2.metric(f"Recettes ({formatting.number(a['learners'])} alternants)", m(eco.revenue))
+    c3.metric(
+        "Charges directes",
+        m(sum(eco.costs_by_partner.values())),
+        help=" ; ".join(f"{p} {m(v)}" for p, v in eco.costs_by_partner.items()),
+    )
+    c4.metric("Marge brute", m(eco.margin), help=" ; ".join(f"{p} {m(v)}" for p, v in eco.margin_by_partner.items()))
+    st.dataframe(tables.training_costs_frame(eco), hide_index=True, width="stretch")
+    with st.expander(f"Écarts avec le tableau imprimé ({len(eco.flags)})", expanded=False):
+        st.caption(
+            "Le budget prévisionnel de la convention est un tableau numérisé dont la lecture est en partie fautive : "
+            "chaque montant est recalculé à partir des taux, et chaque désaccord est signalé ici."
+        )
+        st.markdown("\n".join(f"- {common.plain(f)}" for f in eco.flags))
+
+with calculator_tab:
+    st.caption("Modifiez les hypothèses : le calcul suit les taux de l'annexe financière.")
+    values = {}
+    columns = st.columns(3)
+    for i, (name, default) in enumerate(training.assumptions(fw).items()):
+        values[name] = columns[i % 3].number_input(
+            training.ASSUMPTION_LABELS.get(name, name),
+            min_value=0.0,
+            value=float(default),
+            step=1.0 if float(default).is_integer() else 0.01,
+            key=f"calc_{name}",
+        )
+    result = training.economics(fw, **values)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Recettes", m(result.revenue))
+    c2.metric("Charges directes", m(sum(result.costs_by_partner.values())))
+    c3.metric("Marge brute", m(result.margin))
+    st.markdown(
+        "\n".join(
+            f"- {p} : charges {m(result.costs_by_partner[p])}, part de la marge {m(result.margin_by_partner[p])}"
+            for p in t.partners
+        )
+    )
+
+with record_tab:
+    records = common.load_training(store, path)
+    if records.empty:
+        st.info("Aucune année n'est encore enregistrée.", icon=":material/info:")
+    else:
+        st.dataframe(tables.training_records_frame(records, t.partners), hide_index=True, width="stretch")
+    if common.has_demo(store, path):
+        st.info("Retirez d'abord les données d'exemple pour enregistrer de vrais chiffres.", icon=":material/info:")
+        st.stop()
+    with st.form("training_record"):
+        a, b, c = st.columns(3)
+        year = a.selectbox("Année", fw.years, key="tr_year")
+        learners = b.number_input("Alternants", min_value=0, step=1, key="tr_learners")
+        hours = c.number_input(
+            "Heures par alternant", min_value=0.0, value=float(t.assumptions["hours_per_learner"]), key="tr_hours"
+        )
+        revenue = a.number_input("Recettes perçues (€)", min_value=0.0, step=100.0, format="%.2f", key="tr_revenue")
+        costs = {
+            p: col.number_input(
+                f"Charges directes {p} (€)", min_value=0.0, step=100.0, format="%.2f", key=f"tr_costs_{p}"
+            )
+            for p, col in zip(t.partners, (b, c), strict=False)
+        }
+        note = st.text_input("Note (facultative)", key="tr_note")
+        if st.form_submit_button("Enregistrer l'année", type="primary"):
+            try:
+                training.record_year(store, year, learners, hours, revenue, costs, common.current_user(), note or None)
+            except KpiError as err:
+                st.error(common.plain(str(err)), icon=":material/block:")
+            else:
+                common.after_training_write()
+                common.flash(f"Chiffres {year} de la formation enregistrés.")
+                st.rerun()

@@ -1,0 +1,212 @@
+"""The partnership training's economics (convention « Assistant de gestion – Attaché commercial »):
+a calculator from the annex's rates, the forecast recomputed against the garbled printed table, and
+a yearly record of the actual figures.
+
+Revenue = learners × hours per learner × hourly rate; each partner's direct costs are the annex
+items (teaching hours at 76 €, tutoring 5 h per learner, room 7,50 € and supplies 3,82 € per hour,
+travel, salary shares…); gross margin = revenue − direct costs, shared as the framework says (50/50).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from indicators import formatting
+from indicators.errors import Refused
+from indicators.framework import Framework, Training, TrainingCost
+from indicators.storage import Store, utcnow
+
+ASSUMPTION_LABELS = {
+    "learners": "Alternants",
+    "hours_per_learner": "Heures de formation par alternant et par an",
+    "hourly_rate": "Prix de l'heure de formation (€)",
+    "teaching_hours_cnam": "Heures d'enseignement assurées par le CNAM",
+    "teaching_hours_cfa": "Heures d'enseignement assurées par le CFA",
+    "tutored_cnam": "Alternants suivis par un tuteur du CNAM",
+    "tutored_cfa": "Alternants suivis par un tuteur du CFA",
+    "tutor_km": "Distance moyenne des entreprises (km)",
+    "visits": "Visites en entreprise par alternant et par an",
+    "round_trip": "Trajets par visite (aller et retour)",
+    "room_hours": "Heures de location de salle",
+    "supplies_hours": "Heures de fournitures pédagogiques",
+    "exam_units": "Unités d'enseignement examinées",
+    "exam_sessions": "Sessions d'examen",
+    "exam_hours": "Heures par épreuve",
+}
+
+
+def _training(fw: Framework) -> Training:
+    if fw.training is None:
+        raise Refused("Ce référentiel ne décrit pas de formation en partenariat.")
+    return fw.training
+
+
+@dataclass
+class CostLine:
+    partner: str
+    label: str
+    formula: str  # "223 × 76,00 €"
+    amount: float
+    printed: float | None
+    flag: str | None  # why the recomputation disagrees with the printed table, if it does
+
+
+@dataclass
+class Economics:
+    revenue_per_learner: float
+    revenue: float
+    costs: list[CostLine]
+    costs_by_partner: dict[str, float]
+    margin: float
+    margin_by_partner: dict[str, float]
+    flags: list[str]
+
+
+def _value(ref, t: Training, values: dict[str, float]) -> float:
+    if isinstance(ref, str):
+        return values[ref] if ref in values else t.rates[ref]
+    return float(ref)
+
+
+def _line(cost: TrainingCost, t: Training, values: dict[str, float]) -> CostLine:
+    amount = math.prod(_value(f, t, values) for f in cost.factors) * _value(cost.rate, t, values)
+    amount = round(amount, 2)
+    formula = " × ".join(
+        [
+            *(formatting.number(_value(f, t, values)) for f in cost.factors),
+            formatting.money(_value(cost.rate, t, values)),
+        ]
+    )
+    flag = None
+    if cost.printed is not None and abs(cost.printed - amount) > 0.005:
+        flag = f"imprimé {formatting.money(cost.printed)}, recalculé {formatting.money(amount)}"
+    if cost.printed_factors and list(cost.printed_factors) != [_value(f, t, values) for f in cost.factors]:
+        quantities = " × ".join(formatting.number(x) for x in cost.printed_factors)
+        flag = (
+            (flag + " ; " if flag else "")
+            + f"quantité imprimée {quantities}, retenue {' × '.join(formatting.number(_value(f, t, values)) for f in cost.factors)}"
+        )
+    return CostLine(cost.partner, cost.label, formula, amount, cost.printed, flag)
+
+
+def assumptions(fw: Framework) -> dict[str, float]:
+    """The forecast's assumptions (learners, hours, rate…), the calculator's defaults."""
+    return dict(_training(fw).assumptions)
+
+
+def economics(fw: Framework, **overrides: float) -> Economics:
+    """The training's revenue, direct costs per partner and gross margin, from the annex's rates and
+    the forecast's assumptions, any of which `overrides` replaces (the calculator)."""
+    t = _training(fw)
+    unknown = set(overrides) - set(t.assumptions)
+    if unknown:
+        raise Refused(f"Hypothèse inconnue : {', '.join(sorted(unknown))}.")
+    values = {**t.assumptions, **{k: float(v) for k, v in overrides.items()}}
+    per_learner = round(values["hours_per_learner"] * values["hourly_rate"], 2)
+    revenue = round(values["learners"] * per_learner, 2)
+    lines = [_line(c, t, values) for c in t.costs]
+    by_partner = {p: round(sum(x.amount for x in lines if x.partner == p), 2) for p in t.partners}
+    margin = round(revenue - sum(by_partner.values()), 2)
+    return Economics(
+        per_learner,
+        revenue,
+        lines,
+        by_partner,
+        margin,
+        {p: round(margin * share, 2) for p, share in t.margin_shares.items()},
+        [],
+    )
+
+
+def forecast_check(fw: Framework) -> Economics:
+    """The forecast recomputed from the rates with the forecast's own assumptions, and every place where
+    the printed (scanned) table disagrees: revenue rows, cost items, totals."""
+    t = _training(fw)
+    eco = economics(fw)
+    flags = []
+    hours = t.assumptions["hours_per_learner"]
+    for i, (printed_hours, amount) in enumerate(t.printed_rows, start=1):
+        problems = []
+        if printed_hours is not None and printed_hours != hours:
+            problems.append(f"{formatting.number(printed_hours)} h imprimées au lieu de {formatting.number(hours)}")
+        if amount is None:
+            problems.append("montant illisible")
+        elif abs(amount - eco.revenue_per_learner) > 0.005:
+            problems.append(
+                f"{formatting.money(amount)} imprimés au lieu de {formatting.money(eco.revenue_per_learner)}"
+            )
+        if problems:
+            flags.append(f"Recette, ligne {i} du tableau : " + ", ".join(problems) + ".")
+    for line in eco.costs:
+        if line.flag:
+            flags.append(f"{line.partner} – {line.label} : {line.flag}.")
+    for partner, printed in t.printed_totals.items():
+        if abs(printed - eco.costs_by_partner.get(partner, 0)) > 0.005:
+            flags.append(
+                f"Total des charges {partner} : imprimé {formatting.money(printed)}, recalculé "
+                f"{formatting.money(eco.costs_by_partner.get(partner, 0))}."
+            )
+    eco.flags = flags
+    return eco
+
+
+# -- yearly record --------------------------------------------------------------------------------
+def record_year(
+    store: Store,
+    year: int,
+    learners: int,
+    hours: float,
+    revenue: float,
+    costs: dict[str, float],
+    user: str,
+    note: str | None = None,
+) -> None:
+    """Record (or correct, by a new version) a year's actual figures of the training."""
+    fw = store.framework()
+    t = _training(fw)
+    if int(year) not in fw.years:
+        raise Refused(f"Année {year} hors de la convention (attendu : {', '.join(map(str, fw.years))}).")
+    numbers = {"alternants": learners, "heures": hours, "recettes": revenue, **costs}
+    if any(v is None or pd.isna(v) or float(v) < 0 for v in numbers.values()):
+        raise Refused("Les effectifs, heures, recettes et charges doivent être des nombres positifs ou nuls.")
+    if set(costs) != set(t.partners[:2]) or len(t.partners) != 2:
+        raise Refused(f"Indiquez les charges directes de chaque partenaire : {', '.join(t.partners)}.")
+    first, second = t.partners
+    with store.transaction() as con:
+        Store.refuse_if_demo(con)
+        con.execute(
+            "INSERT INTO training_records VALUES (nextval('training_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, false)",
+            [
+                int(year),
+                int(learners),
+                float(hours),
+                float(revenue),
+                float(costs[first]),
+                float(costs[second]),
+                note,
+                user,
+                utcnow(),
+            ],
+        )
+        Store.audit(con, user, "training_recorded", {"year": int(year), **{k: float(v) for k, v in numbers.items()}})
+
+
+def records(store: Store) -> pd.DataFrame:
+    """The latest record of each year: year, learners, hours, revenue, costs per partner, margin and each
+    partner's share of it, note, who and when."""
+    fw = store.framework()
+    t = _training(fw)
+    with store.connect() as con:
+        frame = con.execute(
+            "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY year ORDER BY id DESC) AS rn "
+            "FROM training_records) WHERE rn = 1 ORDER BY year"
+        ).df()
+    first, second = t.partners
+    frame = frame.rename(columns={"costs_cnam": f"costs_{first}", "costs_cfa": f"costs_{second}"})
+    frame["margin"] = frame["revenue"] - frame[f"costs_{first}"] - frame[f"costs_{second}"]
+    for partner, share in t.margin_shares.items():
+        frame[f"margin_{partner}"] = (frame["margin"] * share).round(2)
+    return frame
