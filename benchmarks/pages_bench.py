@@ -26,7 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PAGES = ["synthese", "fiche-1", "fiche-2", "fiche-3", "import", "saisie", "historique", "referentiel"]
+PAGES = [
+    "synthese",
+    "fiche-1",
+    "fiche-2",
+    "fiche-3",
+    "budget",
+    "formation",
+    "import",
+    "saisie",
+    "historique",
+    "referentiel",
+]
 BLOCKS = {"main", "flex_container", "column", "tab_container", "tab", "form", "expander", "vertical", "container"}
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from indicators import budget, charts, demo, history, milestones, settings, texts, training
+from indicators import budget, charts, demo, history, milestones, settings, tables, texts, training
 from indicators.framework import Framework
 from indicators.kpis import STATUS_STYLE, kpi_table
 from indicators.storage import Store
@@ -78,6 +78,21 @@ def load_budget(_store: Store, db_path: str) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 @st.cache_data(ttl=30, show_spinner=False)
+def load_budget_year(_store: Store, db_path: str, year: int) -> dict:
+    """One year's execution, subsidy, warnings (computed in `indicators.budget`) and their tables."""
+    fw = framework(_store)
+    plan, actual, payments = load_budget(_store, db_path)
+    ex = budget.execution(fw, plan, actual, year)
+    return {
+        "execution": ex,
+        "subsidy": budget.subsidy(fw, plan, actual, payments, year),
+        "warnings": [*ex.warnings, *budget.convention_warnings(fw, plan, actual)],
+        "lines": tables.execution_lines_frame(ex, fw.budget.parties),
+        "summary": tables.execution_summary_frame(ex),
+    }
+
+
+@st.cache_data(ttl=30, show_spinner=False)
 def load_training(_store: Store, db_path: str) -> pd.DataFrame:
     return training.records(_store)
 
@@ -110,13 +125,15 @@ def load_revert_plan(_store: Store, db_path: str, changeset_id: int) -> history.
 
 def after_values_write() -> None:
     """An import, an edit or a revert: values or actual spending, what derives from them, the journal."""
-    for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan, load_budget):
+    for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan):
         cache.clear()
+    after_budget_write()  # an import may hold expenses
 
 
 def after_budget_write() -> None:
     """A plan amendment or a payment: only the budget changed."""
     load_budget.clear()
+    load_budget_year.clear()
 
 
 def after_training_write() -> None:
@@ -135,7 +152,7 @@ def after_demo_removal() -> None:
     for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan, load_texts):
         cache.clear()
     load_milestones.clear()
-    load_budget.clear()
+    after_budget_write()
     load_training.clear()
     has_demo.clear()
 

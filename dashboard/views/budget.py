@@ -24,8 +24,8 @@ plan, actual, payments = common.load_budget(store, path)
 with_actual = sorted(int(y) for y in actual["year"].unique()) if len(actual) else []
 default = str(with_actual[-1]) if with_actual else str(fw.years[0])
 year = int(st.segmented_control("Année", [str(y) for y in fw.years], default=default, key="budget_year") or default)
-ex = budget.execution(fw, plan, actual, year)
-sub = budget.subsidy(fw, plan, actual, payments, year)
+view = common.load_budget_year(store, path, year)
+ex, sub = view["execution"], view["subsidy"]
 e = formatting.money
 
 c1, c2, c3, c4 = st.columns(4)
@@ -47,7 +47,7 @@ if not ex.has_actual:
         f"Aucune dépense réelle n'est saisie pour {year} : importez le fichier des dépenses (colonnes année, poste, "
         "partenaire, montant) sur la page Import, ou saisissez-les plus bas."
     )
-for warning in [*ex.warnings, *budget.convention_warnings(fw, plan, actual)]:
+for warning in view["warnings"]:
     st.warning(warning, icon=":material/warning:")
 
 st.subheader("Le calcul de la subvention")
@@ -65,9 +65,9 @@ with right:
 common.chart(charts.budget_lines_chart(ex, titled=False), key="by_line")
 
 st.subheader("Exécution par poste")
-st.dataframe(tables.execution_lines_frame(ex, fw.budget.parties), hide_index=True, width="stretch")
+st.dataframe(view["lines"], hide_index=True, width="stretch")
 st.subheader("Par groupe, partenaire et fiche")
-st.dataframe(tables.execution_summary_frame(ex), hide_index=True, width="stretch")
+st.dataframe(view["summary"], hide_index=True, width="stretch")
 amended = plan[(plan["year"] == year) & plan["amended"]]
 if len(amended):
     st.caption(
