@@ -30,6 +30,7 @@ PAGES = {
     "referentiel": str(_HERE / "views" / "referentiel.py"),
     "budget": str(_HERE / "views" / "budget.py"),
     "formation": str(_HERE / "views" / "formation.py"),
+    "rapports": str(_HERE / "views" / "rapports.py"),
 }
 
 

@@ -2,7 +2,6 @@
 default page), so that every test goes through the real navigation.
 
 One page per fiche action of the framework: another convention gets its own fiche pages with no code.
-The Rapports page will join the « Convention » section.
 """
 
 from __future__ import annotations
@@ -47,6 +46,9 @@ def build(fw: Framework, default: str = "synthese") -> StreamlitPage:
                 page(common.PAGES["saisie"], "Saisie et commentaires", ":material/edit_note:", "saisie"),
                 page(common.PAGES["historique"], "Historique", ":material/history:", "historique"),
             ],
-            "Convention": [page(common.PAGES["referentiel"], "Référentiel", ":material/menu_book:", "referentiel")],
+            "Convention": [
+                page(common.PAGES["rapports"], "Rapports", ":material/description:", "rapports"),
+                page(common.PAGES["referentiel"], "Référentiel", ":material/menu_book:", "referentiel"),
+            ],
         }
     )

@@ -226,12 +226,15 @@ def execution(fw: Framework, plan: pd.DataFrame, actual: pd.DataFrame, year: int
     p = plan[plan["year"] == year]
     a = actual[actual["year"] == year]
     parties = list(fw.budget.parties)
+    # One grouping each, then dictionary lookups: a mask per line and party would cost 100 pandas calls.
+    planned_at = p.groupby(["line", "party"])["amount"].sum().to_dict() if len(p) else {}
+    actual_at = a.groupby(["line", "party"])["amount"].sum().to_dict() if len(a) else {}
     rows = []
     for line in fw.budget.lines:
         row = {"group": line.group, "line": line.code, "label": line.label}
         for party in parties:
-            row[f"planned_{party}"] = float(p[(p["line"] == line.code) & (p["party"] == party)]["amount"].sum())
-            row[f"actual_{party}"] = float(a[(a["line"] == line.code) & (a["party"] == party)]["amount"].sum())
+            row[f"planned_{party}"] = float(planned_at.get((line.code, party), 0.0))
+            row[f"actual_{party}"] = float(actual_at.get((line.code, party), 0.0))
         row["planned"] = sum(row[f"planned_{x}"] for x in parties)
         row["actual"] = sum(row[f"actual_{x}"] for x in parties)
         row["rate"] = _rate(row["actual"], row["planned"])

@@ -302,6 +302,32 @@ def budget(
 
 
 @app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="Fichier à écrire.")],
+    year: Annotated[int | None, typer.Option(help="Année du rapport annuel (rapport moral et financier).")] = None,
+    final: Annotated[bool, typer.Option("--final", help="Le rapport d'évaluation de toute la convention.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="docx, pdf ou html.")] = "docx",
+    db: DbOption = None,
+) -> None:
+    """Produire le rapport annuel d'une année (--year) ou le rapport d'évaluation final (--final)."""
+    from indicators import rendering, reports
+
+    if fmt not in rendering.FORMATS:
+        _fail("Format inconnu : choisissez docx, pdf ou html.", 2)
+    if final == (year is not None):
+        _fail("Indiquez soit --year ANNÉE (rapport annuel), soit --final (rapport d'évaluation).", 2)
+    store = _store(db)
+    model = reports.build(store, year=year, final=final)
+    data = rendering.render(model, fmt)
+    try:
+        out.write_bytes(data)
+    except OSError as e:
+        _fail(f"Impossible d'écrire « {out} » : {e.strerror}.", 1)
+    _demo_banner(store)
+    typer.echo(f"{model.title} : {out} ({formatting.number(len(data) / 1000, 0)} ko)")
+
+
+@app.command()
 def demo(
     remove: Annotated[bool, typer.Option("--remove", help="Retirer entièrement les données d'exemple.")] = False,
     user: UserOption = None,

@@ -224,6 +224,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (3, "budget: actual spending, plan amendments, subsidy payments, training records", SCHEMA_V3),
 )
 
+FRAMEWORK_FRESHNESS = 2.0  # seconds
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 
@@ -244,6 +245,7 @@ class Store:
         self.path = Path(path or settings.get("db")).expanduser().resolve()
         self.lock_timeout = settings.get_float("lock_timeout") if lock_timeout is None else lock_timeout
         self._framework: Framework | None = None
+        self._framework_checked = 0.0  # time.monotonic() of the last check against the store
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -348,11 +350,16 @@ class Store:
                 [next_id, fw.id, fw.sha256, fw.text, utcnow(), user],
             )
             self.audit(con, user, "framework_loaded", {"convention": fw.id, "sha256": fw.sha256, "version": next_id})
-        self._framework = fw
+        self._framework, self._framework_checked = fw, time.monotonic()
         return True
 
     def framework(self) -> Framework:
-        """The store's current framework. A store without one gets the default file (KPI_FRAMEWORK)."""
+        """The store's current framework. A store without one gets the default file (KPI_FRAMEWORK).
+
+        Checked against the store at most every FRAMEWORK_FRESHNESS seconds: one unit of work (a report,
+        a page) asks for it many times, and each check would open the file again."""
+        if self._framework is not None and time.monotonic() - self._framework_checked < FRAMEWORK_FRESHNESS:
+            return self._framework
         with self.connect() as con:
             row = con.execute("SELECT content, sha256 FROM frameworks ORDER BY id DESC LIMIT 1").fetchone()
         if row is None:
@@ -361,6 +368,7 @@ class Store:
             return fw
         if self._framework is None or self._framework.sha256 != row[1]:
             self._framework = parse_framework(row[0], origin=f"enregistré dans {self.path.name}")
+        self._framework_checked = time.monotonic()
         return self._framework
 
     # -- journals -----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ PAGES = {  # url path -> title; the default page (Synthèse) is served at the ro
     "import": "Importer",
     "saisie": "Saisie",
     "historique": "Historique",
+    "rapports": "Rapports",
     "referentiel": "La convention",
 }
 

@@ -26,6 +26,7 @@ PAGES = [
     "import",
     "saisie",
     "historique",
+    "rapports",
     "referentiel",
 ]
 
@@ -289,3 +290,19 @@ def test_training_page_forecast_calculator_and_record(env):
     assert not at.exception
     assert "Chiffres 2016 de la formation enregistrés." in at.success[0].value
     assert at.dataframe[-1].value["Marge brute"].iloc[0] == "132,60\u00a0€"
+
+
+def test_rapports_page_produces_previews_and_downloads_a_report(env):
+    load_demo(env.store)
+    at = env("rapports")
+    assert at.selectbox(key="report_choice").value == "final"
+    at.selectbox(key="report_choice").set_value("2017").run()
+    at.segmented_control(key="report_format").set_value("html").run()
+    at.button(key="make_report").click().run(timeout=120)
+    assert not at.exception
+    download = at.download_button(key="download_report")
+    assert "rapport_annuel_2017.html" in download.label
+    preview = at.get("iframe")[0].proto.srcdoc
+    assert "<h1>Rapport d&#x27;activité 2017 — rapport moral et financier</h1>" in preview
+    assert "<script" not in preview and "default-src &#x27;none&#x27;" not in preview  # CSP kept as written
+    assert "default-src 'none'" in preview

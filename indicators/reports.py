@@ -1,0 +1,370 @@
+"""The annual activity report (rapport moral et financier, art. 7) and the final evaluation report, as
+one model that `rendering` writes as DOCX, HTML and PDF, so that the three never disagree.
+
+The model is plain data: sections of paragraphs, bullet lists, tables (cells already formatted in
+French) and figures (the dashboard's Plotly figures, rendered to PNG once per report). Every text a
+person typed is carried as text; renderers escape it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from indicators import budget, charts, formatting, history, kpis, milestones, tables, texts
+from indicators.demo import DEMO_LABEL
+from indicators.errors import Refused
+from indicators.storage import Store
+
+
+@dataclass
+class Paragraph:
+    text: str
+    style: str = ""  # "" | "lead" | "note" | "missing"
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+    widths: list[float] | None = None  # relative column widths, for DOCX and PDF
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, caption: str = "", widths: list[float] | None = None) -> Table:
+        return cls(
+            [str(c) for c in frame.columns],
+            [["" if v is None else str(v) for v in r] for r in frame.itertuples(index=False)],
+            caption,
+            widths,
+        )
+
+
+@dataclass
+class Figure:
+    figure: go.Figure
+    caption: str
+    width: int = 900
+    height: int = 380
+    png: bytes | None = None  # rendered once, then reused by every format
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list = field(default_factory=list)
+    level: int = 1
+
+
+@dataclass
+class Report:
+    kind: str  # "annual" | "final"
+    title: str
+    subtitle: str
+    convention: str
+    parties: list[str]
+    period: str
+    generated_at: dt.datetime
+    demo: bool
+    sections: list[Section]
+
+    @property
+    def stem(self) -> str:
+        return "rapport_final_" + self.period if self.kind == "final" else "rapport_annuel_" + self.period
+
+    @property
+    def watermark(self) -> str | None:
+        return DEMO_LABEL if self.demo else None
+
+
+def _text_or_missing(body: str, where: str) -> Paragraph:
+    if body:
+        return Paragraph(body)
+    return Paragraph(f"(Non renseigné — à saisir dans la page Saisie et commentaires, {where}.)", "missing")
+
+
+def _fiche_sections(
+    store: Store, fw, table: pd.DataFrame, years: list[int], notes: dict, period: bool
+) -> list[Section]:
+    by_indicator = kpis.rows_by_indicator(table)
+    mtable = milestones.milestone_table(store)
+    out = []
+    for fiche in fw.fiches:
+        section = Section(f"Fiche {fiche.number} — {fiche.title}")
+        section.blocks.append(Paragraph(f"Pilote : {fiche.pilot}. Source : {fiche.source}.", "note"))
+        section.blocks.append(
+            Paragraph(kpis.fiche_sentence(table, fiche.number, fw.period_label if period else str(years[0])), "lead")
+        )
+        section.blocks.append(Bullets(list(fiche.objectives)))
+        for ind in (i for i in fw.indicators if i.fiche == fiche.number):
+            rows = by_indicator[ind.code]
+            sub = Section(f"{ind.code} · {ind.label}", level=2)
+            for fig in charts.indicator_figures(fw, rows, ind.code):
+                sub.blocks.append(Figure(fig, charts.finding_of(fig), height=240 if fig.layout.height == 220 else 380))
+            if period and ind.baselines:
+                ref = ind.baseline_reference
+                last = kpis.headline_row(rows.yearly)
+                if not pd.isna(last.actual):
+                    change = last.actual - ref.value
+                    sign = "+" if change > 0 else ""
+                    sub.blocks.append(
+                        Paragraph(
+                            f"Référence {ref.year} : {formatting.quantity(ref.value, ind.unit)} ; {last.period} : "
+                            f"{formatting.quantity(last.actual, ind.unit)} ({sign}{formatting.number(change)})."
+                        )
+                    )
+            for row in rows.yearly:
+                if int(row.year) not in years:
+                    continue
+                explanation = texts.lookup(notes, "explanation", ind.code, int(row.year))
+                if explanation:
+                    sub.blocks.append(Paragraph(f"Explication {row.year} : {explanation}"))
+                if isinstance(row.comment, str) and row.comment:
+                    sub.blocks.append(Paragraph(f"Commentaire du fichier ({row.year}) : {row.comment}", "note"))
+            flags = [
+                f
+                for row in (*rows.yearly, *([rows.period] if rows.period is not None else []))
+                if (period or int(row.year if not pd.isna(row.year) else 0) in years)
+                for f in row.flags
+            ]
+            if flags:
+                sub.blocks.append(Bullets([f"Qualité des données : {f}" for f in dict.fromkeys(flags)]))
+            section.blocks.append(sub)
+        fm = mtable[[fiche.number in f for f in mtable["fiches"]]]
+        if len(fm):
+            section.blocks.append(
+                Table.of(tables.milestones_frame(fm)[["Jalon", "Intitulé", "État", "Année", "Note"]], "Jalons")
+            )
+        out.append(section)
+    return out
+
+
+def _budget_year_blocks(fw, plan, actual, payments, year: int, figure: bool = True) -> list:
+    ex = budget.execution(fw, plan, actual, year)
+    sub = budget.subsidy(fw, plan, actual, payments, year)
+    blocks: list = [Table.of(tables.execution_summary_frame(ex), f"Exécution du budget {year}")]
+    blocks.append(Bullets(sub.formula))
+    if figure:  # the final report gives the three years in one table instead
+        waterfall = charts.subsidy_waterfall(sub)
+        blocks.append(Figure(waterfall, charts.finding_of(waterfall)))
+    year_payments = payments[payments["year"] == year] if len(payments) else payments
+    if len(year_payments):
+        blocks.append(
+            Table.of(
+                tables.payments_table(year_payments)[["Type", "Date", "Montant", "Référence", "État"]],
+                f"Versements {year}",
+            )
+        )
+    if ex.warnings:
+        blocks.append(Bullets(ex.warnings))
+    return blocks
+
+
+def _provenance(store: Store) -> Table:
+    """Every import and edit the report's figures come from (current values and actual spending)."""
+    journal = history.journal(store)
+    values = history.current_values(store)
+    used = values.groupby("changeset_id").size().to_dict() if len(values) else {}
+    if fw_has_budget(store):
+        with store.connect() as con:
+            ids = con.execute("SELECT changeset_id, count(*) FROM current_expenses GROUP BY 1").fetchall()
+        for cid, n in ids:
+            used[cid] = used.get(cid, 0) + n
+    rows = []
+    for r in journal.itertuples(index=False):
+        if r.id not in used:
+            continue
+        rows.append(
+            [
+                str(r.id),
+                history.KIND_LABELS.get(r.kind, r.kind),
+                r.file_name or "saisie",
+                formatting.timestamp(pd.Timestamp(r.created_at).to_pydatetime()),
+                r.user_name,
+                str(used[r.id]),
+                r.file_sha256 or "",
+            ]
+        )
+    return Table(
+        ["N°", "Type", "Fichier", "Le", "Par", "Chiffres", "Empreinte SHA-256"],
+        rows,
+        "Imports et saisies dont proviennent les chiffres en vigueur (le journal complet est dans l'outil).",
+        [0.5, 1, 2, 1.3, 1.2, 0.7, 3.5],
+    )
+
+
+def fw_has_budget(store: Store) -> bool:
+    fw = store.framework()
+    return fw.budget is not None and fw.subsidy is not None
+
+
+def build(store: Store, year: int | None = None, final: bool = False) -> Report:
+    """The annual report of `year`, or (final=True) the evaluation report of the whole convention."""
+    fw = store.framework()
+    if not final and (year is None or int(year) not in fw.years):
+        raise Refused(
+            f"Année {year} hors de la convention (attendu : {', '.join(map(str, fw.years))}, ou le rapport final)."
+        )
+    values = history.current_values(store)
+    table = kpis.kpi_table(fw, values)
+    notes = texts.as_dict(texts.current_texts(store))
+    years = list(fw.years) if final else [int(year)]
+    period = fw.period_label if final else str(year)
+    sections: list[Section] = []
+
+    # Summary
+    summary = Section("Synthèse")
+    met, total = kpis.share_met(table, period)
+    when = f"sur {period}" if final else f"en {period}"
+    summary.blocks.append(
+        Paragraph(
+            f"{met} objectif{'s' if met > 1 else ''} chiffré{'s' if met > 1 else ''} sur {total} atteint{'s' if met > 1 else ''} {when}.",
+            "lead",
+        )
+    )
+    summary.blocks.append(Bullets([kpis.fiche_sentence(table, f.number, period) for f in fw.fiches]))
+    rows = table[(table["period"] == period) & (table["status"] != "sans_objectif")]
+    summary.blocks.append(
+        Bullets([kpis.finding(r) + "." for r in rows.itertuples(index=False) if not pd.isna(r.actual)])
+    )
+    summary.blocks.append(
+        Table.of(tables.kpi_frame(table, period), f"Objectifs et réalisations {period}", [0.75, 4, 1.05, 1, 0.85, 1.5])
+    )
+    if final:
+        yearly = pd.DataFrame(
+            {
+                "Code": [i.code for i in fw.indicators],
+                **{str(y): [_cell(table, i.code, str(y)) for i in fw.indicators] for y in fw.years},
+            }
+        )
+        summary.blocks.append(Table.of(yearly, "Trajectoire : réalisé / objectif de chaque année"))
+    sections.append(summary)
+    sections += _fiche_sections(store, fw, table, years, notes, final)
+
+    # Budget
+    money = Section("Budget et subvention")
+    if fw_has_budget(store):
+        plan, actual, payments = budget.plan_frame(store), budget.actual_frame(store), budget.payments_frame(store)
+        if final:
+            money.blocks.append(
+                Table.of(_budget_years_frame(fw, plan, actual, payments), f"Budget et subvention {fw.period_label}")
+            )
+            money.blocks += [
+                Bullets(
+                    budget.convention_warnings(fw, plan, actual) or ["Aucun plafond de la convention n'est dépassé."]
+                )
+            ]
+            money.blocks.append(_cost_per_result(fw, table, plan, actual))
+            for y in fw.years:
+                money.blocks.append(
+                    Section(f"Année {y}", _budget_year_blocks(fw, plan, actual, payments, y, figure=False), level=2)
+                )
+        else:
+            money.blocks += _budget_year_blocks(fw, plan, actual, payments, int(year))
+    else:
+        money.blocks.append(
+            Paragraph("Ce référentiel ne décrit pas de budget : la partie financière n'est pas disponible.", "missing")
+        )
+    sections.append(money)
+
+    if final:
+        sections.append(
+            Section(
+                "Conclusions de l'évaluation",
+                [_text_or_missing(texts.lookup(notes, "conclusions"), "onglet « Actions et conclusions »")],
+            )
+        )
+    else:
+        sections.append(
+            Section(
+                f"Actions prévues pour {int(year) + 1}",
+                [
+                    _text_or_missing(
+                        texts.lookup(notes, "next_actions", None, int(year)), "onglet « Actions et conclusions »"
+                    )
+                ],
+            )
+        )
+    sections.append(Section("Annexe — provenance des chiffres", [_provenance(store)]))
+    title = (
+        f"Rapport d'évaluation {fw.period_label}"
+        if final
+        else f"Rapport d'activité {year} — rapport moral et financier"
+    )
+    return Report(
+        "final" if final else "annual",
+        title,
+        fw.title,
+        fw.id,
+        list(fw.parties),
+        period,
+        dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        store.has_demo(),
+        sections,
+    )
+
+
+def _cell(table: pd.DataFrame, code: str, period: str) -> str:
+    row = table[(table["indicator"] == code) & (table["period"] == period)].iloc[0]
+    actual = formatting.number(row["actual"])
+    return actual if pd.isna(row["target"]) else f"{actual} / {formatting.number(row['target'])}"
+
+
+def _budget_years_frame(fw, plan, actual, payments) -> pd.DataFrame:
+    rows = []
+    for y in fw.years:
+        ex = budget.execution(fw, plan, actual, y)
+        sub = budget.subsidy(fw, plan, actual, payments, y)
+        rows.append(
+            {
+                "Année": str(y),
+                "Prévu": formatting.money(ex.planned_total),
+                "Réalisé": formatting.money(ex.actual_total) if ex.has_actual else "—",
+                "Exécution": formatting.percent(ex.rate) if ex.has_actual else "—",
+                "Subvention prévue": formatting.money(sub.planned_subsidy),
+                "Subvention due": formatting.money(sub.prorated_subsidy),
+                "Versé": formatting.money(sub.paid),
+                "Reste": formatting.money(sub.remaining),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _cost_per_result(fw, table, plan, actual) -> Table:
+    """Actual spending of a fiche over the period divided by what its main flow indicators delivered."""
+    rows = []
+    by_fiche = [budget.execution(fw, plan, actual, y).by_fiche.set_index("fiche")["actual"] for y in fw.years]
+    for ind in fw.indicators:
+        if ind.kind != "flow" or ind.period_target_kind != "total":
+            continue
+        done = table[(table["indicator"] == ind.code) & (table["period"] == fw.period_label)]["actual"].iloc[0]
+        spent = sum(float(year.get(ind.fiche, 0.0)) for year in by_fiche)
+        cost = spent / done if done and not pd.isna(done) and spent else None
+        rows.append(
+            [
+                ind.code,
+                ind.short_label,
+                formatting.quantity(done, ind.unit),
+                formatting.money(spent) if spent else "—",
+                formatting.euros(cost) + f" par {ind.unit.rstrip('s')}" if cost else "—",
+            ]
+        )
+    return Table(
+        [
+            "Code",
+            "Indicateur",
+            f"Réalisé {fw.period_label}",
+            f"Dépenses de la fiche {fw.period_label}",
+            "Coût par résultat",
+        ],
+        rows,
+        "Coût par résultat : dépenses réelles de la fiche divisées par le réalisé ; indicatif, car chaque fiche finance aussi ses autres objectifs.",
+    )

@@ -1,0 +1,197 @@
+"""The reports: one model, three formats that say the same thing, the figures of `kpi status --json`,
+user text shown as text, the demo watermark; a page of each format rendered to PNG."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from docx import Document
+
+from indicators import formatting, kpis, rendering, reports, texts
+from indicators.demo import DEMO_LABEL, load_demo
+from indicators.history import current_values
+from indicators.kpis import STATUS_STYLE
+from indicators.storage import Store
+
+from .conftest import imp
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "reports"
+HOSTILE = "<script>alert('x')</script> **gras** =SUM(A1)"
+
+
+def all_formats(report) -> dict:
+    html_text = rendering.to_html(report)
+    return {"html": html_text, "docx": rendering.to_docx(report), "pdf": rendering.to_pdf(report, html_text)}
+
+
+def html_rows(html_text: str) -> list[list[str]]:
+    return [
+        [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", html_text)
+    ]
+
+
+def docx_rows(data: bytes) -> list[list[str]]:
+    doc = Document(io.BytesIO(data))
+    return [[c.text for c in row.cells] for t in doc.tables for row in t.rows]
+
+
+def docx_text(data: bytes) -> str:
+    doc = Document(io.BytesIO(data))
+    parts = [p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells]
+    parts += [p.text for s in doc.sections for p in s.header.paragraphs]
+    return "\n".join(parts)
+
+
+def pdf_text(data: bytes) -> str:
+    pdf = pdfium.PdfDocument(data)
+    return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory) -> Store:
+    store = Store(tmp_path_factory.mktemp("reports") / "demo.duckdb")
+    store.framework()
+    load_demo(store)
+    return store
+
+
+@pytest.fixture(scope="module")
+def annual(demo_store):
+    report = reports.build(demo_store, year=2017)
+    return report, all_formats(report)
+
+
+def expected_rows(store: Store, period: str) -> list[dict]:
+    """What `kpi status --json` prints for that period."""
+    fw = store.framework()
+    rows = kpis.status_rows(kpis.kpi_table(fw, current_values(store)), fw)
+    return [r for r in rows if r["period"] == period]
+
+
+def formatted(row: dict) -> tuple[str, str, str, str]:
+    target = "—" if row["target"] is None else formatting.number(row["target"])
+    if row["target_kind"] == "minimum":
+        target = "au moins " + target
+    actual = "—" if row["actual"] is None else formatting.number(row["actual"])
+    return target, actual, formatting.percent(row["rate"]), STATUS_STYLE[row["status"]][0]
+
+
+def test_the_three_formats_give_the_figures_of_kpi_status(demo_store, annual):
+    _, out = annual
+    by_code_html = {r[0]: r for r in html_rows(out["html"]) if r and re.fullmatch(r"F\d\.\d", r[0])}
+    by_code_docx = {r[0]: r for r in docx_rows(out["docx"]) if r and re.fullmatch(r"F\d\.\d", r[0])}
+    flat_pdf = re.sub(r"\s+", " ", pdf_text(out["pdf"]))
+    rows = expected_rows(demo_store, "2017")
+    assert len(rows) == 10
+    for row in rows:
+        target, actual, rate, word = formatted(row)
+        for found in (by_code_html[row["indicator"]], by_code_docx[row["indicator"]]):
+            assert found[2:] == [target, actual, rate, f"{STATUS_STYLE[row['status']][1]} {word}"], row
+        if row["actual"] is not None and row["target"] is not None:
+            sentence = kpis.finding(
+                kpis.rows_by_indicator(kpis.kpi_table(demo_store.framework(), current_values(demo_store)))[
+                    row["indicator"]
+                ].yearly[1]
+            )
+            assert sentence.replace("\u202f", " ").replace("\u00a0", " ") in flat_pdf.replace("\u202f", " ").replace(
+                "\u00a0", " "
+            )
+
+
+def test_every_format_has_the_sections_the_watermark_and_page_numbers(annual):
+    report, out = annual
+    assert [s.title for s in report.sections][:2] == [
+        "Synthèse",
+        "Fiche 1 — Soutenir la croissance économique : entrepreneuriat et emploi",
+    ]
+    titles = ["Budget et subvention", "Actions prévues pour 2018", "Annexe — provenance des chiffres"]
+    text = {"html": html.unescape(out["html"]), "docx": docx_text(out["docx"]), "pdf": pdf_text(out["pdf"])}
+    for fmt, body in text.items():
+        assert DEMO_LABEL in body.replace("\n", " "), fmt
+        for title in titles:
+            assert title in body, (fmt, title)
+        assert "Subvention due au prorata" in body.replace("\n", " "), fmt
+    assert "page 1 / " in text["pdf"]
+    headings = [p.text for p in Document(io.BytesIO(out["docx"])).paragraphs if p.style.name.startswith("Heading 1")]
+    assert headings[:2] == ["Synthèse", "Fiche 1 — Soutenir la croissance économique : entrepreneuriat et emploi"]
+    assert "<script" not in out["html"] and "http" not in out["html"].split("<body>")[1]
+
+
+def test_user_text_is_text_and_no_watermark_without_demo(store):
+    imp(store, "indicateur;2016\nF1.1;45\n")
+    texts.write_text(store, "explanation", HOSTILE, "alice", "F1.1", 2016)
+    texts.write_text(store, "next_actions", "Ouvrir <b>deux</b> sessions", "alice", year=2016)
+    report = reports.build(store, year=2016)
+    out = all_formats(report)
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; **gras** =SUM(A1)" in out["html"]
+    assert "<script" not in out["html"] and "<b>deux</b>" not in out["html"]
+    assert HOSTILE in docx_text(out["docx"])
+    assert "<script>alert('x')</script>" in pdf_text(out["pdf"])
+    for body in (html.unescape(out["html"]), docx_text(out["docx"]), pdf_text(out["pdf"])):
+        assert DEMO_LABEL not in body
+
+
+def test_final_report_covers_the_period(demo_store):
+    report = reports.build(demo_store, final=True)
+    html_text = html.unescape(rendering.to_html(report))
+    rows: dict = {}
+    for r in html_rows(html_text):
+        if r and re.fullmatch(r"F\d\.\d", r[0]):
+            rows.setdefault(r[0], r)  # the summary table comes first
+    assert rows["F1.1"][2:4] == ["200", "191"]  # ARDAN towards 200
+    assert rows["F1.4"][2] == "au moins 2"
+    assert "Référence 2014 : 650 élèves ; 2018 : 662 élèves (+12)." in html_text
+    assert "Conclusions de l'évaluation" in html_text and "Coût par résultat" in html_text
+    assert "par entreprise" in html_text
+    assert "Aucun plafond de la convention n'est dépassé." in html_text
+
+
+def test_images_are_rendered_once_for_all_formats(demo_store):
+    report = reports.build(demo_store, year=2016)
+    assert rendering.render_images(report) == len(rendering.figures(report)) > 0
+    assert rendering.render_images(report) == 0
+    rendering.to_docx(report)
+    assert all(f.png for f in rendering.figures(report))
+
+
+def test_a_page_of_each_format_as_png(annual, tmp_path):
+    """Kept under test-output/reports/ to be looked at: PDF through pdfium, HTML through chromium,
+    DOCX through LibreOffice (which scripts/test.sh installs with chromium)."""
+    _, out = annual
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pdf = pdfium.PdfDocument(out["pdf"])
+    pdf[1].render(scale=1.5).to_pil().save(SHOTS / "annuel-2017-pdf-page2.png")
+    assert (SHOTS / "annuel-2017-pdf-page2.png").stat().st_size > 20_000
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 900, "height": 1200})
+        page.set_content(out["html"])
+        page.screenshot(path=str(SHOTS / "annuel-2017-html.png"))
+        browser.close()
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice, "LibreOffice manque : « bash scripts/test.sh » l'installe."
+    source = tmp_path / "annuel.docx"
+    source.write_bytes(out["docx"])
+    subprocess.run(
+        [soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=180,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    converted = pdfium.PdfDocument((tmp_path / "annuel.pdf").read_bytes())
+    assert len(converted) > 3
+    converted[1].render(scale=1.5).to_pil().save(SHOTS / "annuel-2017-docx-page2.png")
