@@ -81,7 +81,9 @@ def _rows(table: pd.DataFrame | IndicatorRows, code: str) -> IndicatorRows:
     return table if isinstance(table, IndicatorRows) else rows_by_indicator(table[table["indicator"] == code])[code]
 
 
-def yearly_chart(fw: Framework, table: pd.DataFrame | IndicatorRows, code: str, titled: bool = True) -> go.Figure:
+def yearly_chart(
+    fw: Framework, table: pd.DataFrame | IndicatorRows, code: str, titled: bool = True, year: int | None = None
+) -> go.Figure:
     """Actual per year (bars, coloured and labelled by status) against that year's own target (a step
     line), with the baseline years before the convention shown as grey hatched bars.
 
@@ -152,7 +154,7 @@ def yearly_chart(fw: Framework, table: pd.DataFrame | IndicatorRows, code: str, 
     top = max([*numbers, *(b.value for b in ind.baselines), 1])
     return _figure(
         data,
-        finding(headline_row(rows)),
+        finding(headline_row(rows, year)),
         {
             "xaxis": {"categoryorder": "array", "categoryarray": categories},
             "yaxis": {"range": [0, float(top) * 1.18]},
@@ -302,15 +304,16 @@ def minimum_chart(fw: Framework, table: pd.DataFrame | IndicatorRows, code: str,
 
 
 def indicator_figures(
-    fw: Framework, table: pd.DataFrame | IndicatorRows, code: str, titled: bool = True
+    fw: Framework, table: pd.DataFrame | IndicatorRows, code: str, titled: bool = True, year: int | None = None
 ) -> list[go.Figure]:
-    """Every figure that describes one indicator: the yearly chart; the cumulative track for a flow with
-    yearly targets; the "at least N" progress for a minimum period target."""
+    """Every figure that describes one indicator: the yearly chart (its finding about `year`, by default the
+    latest year with a value); the cumulative track for a flow with yearly targets; the "at least N"
+    progress for a minimum period target."""
     ind = fw.indicator(code)
     table = _rows(table, code)
     figures = []
     if ind.targets or ind.period_target_kind != "minimum":
-        figures.append(yearly_chart(fw, table, code, titled))
+        figures.append(yearly_chart(fw, table, code, titled, year))
     if ind.kind == "flow" and ind.targets:
         figures.append(cumulative_chart(fw, table, code, titled))
     if ind.period_target_kind == "minimum":

@@ -304,7 +304,11 @@ def finding(row) -> str:
     return text + f", {formatting.percent(row.rate)} de l'objectif de {target}"
 
 
-def headline_row(yearly: list[SimpleNamespace]) -> SimpleNamespace:
-    """The row a chart's title speaks of: the latest year with a value (else the first year)."""
+def headline_row(yearly: list[SimpleNamespace], year: int | None = None) -> SimpleNamespace:
+    """The row a chart's title speaks of: `year`'s, else the latest year with a value (else the first)."""
+    if year is not None:
+        for row in yearly:
+            if int(row.year) == int(year):
+                return row
     with_value = [r for r in yearly if not pd.isna(r.actual)]
     return with_value[-1] if with_value else yearly[0]

@@ -85,7 +85,8 @@ table { border-collapse: collapse; width: 100%; margin: 2mm 0 4mm; font-size: 8.
 table.fixed { table-layout: fixed; }
 th, td { border: 1px solid #bbb; padding: 1.2mm 1.6mm; text-align: left; vertical-align: top; overflow-wrap: break-word; }
 th { background: #eef2f6; } caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: 1mm; }
-figure { margin: 2mm 0 5mm; break-inside: avoid; } figure img { width: 100%; } figcaption { font-size: 9pt; color: #333; }
+figure { margin: 3mm 0 5mm; break-inside: avoid; } figure img { width: 100%; }
+figcaption { font-size: 10pt; font-weight: bold; margin-bottom: 1mm; }
 .demo-banner { border: 2px solid #d55e00; color: #d55e00; font-weight: bold; padding: 2mm; text-align: center; margin-bottom: 4mm; }
 .watermark { position: fixed; top: 45%; left: 0; right: 0; text-align: center; transform: rotate(-30deg);
              font-size: 56pt; color: rgba(213, 94, 0, 0.13); font-weight: bold; z-index: -1; }
@@ -126,7 +127,8 @@ def _html_blocks(blocks, level: int) -> list[str]:
         elif isinstance(b, Figure):
             src = "data:image/png;base64," + base64.b64encode(b.png or b"").decode("ascii")
             out.append(
-                f'<figure><img src="{src}" alt="{_e(b.caption)}"><figcaption>{_e(b.caption)}</figcaption></figure>'
+                # The finding is written above the chart, as text (searchable, copied with the page).
+                f'<figure><figcaption>{_e(b.caption)}</figcaption><img src="{src}" alt="{_e(b.caption)}"></figure>'
             )
     return out
 
@@ -280,8 +282,10 @@ def _docx_blocks(doc, blocks, level: int, Cm) -> None:  # noqa: N803 (docx's uni
                     for cell, w in zip(row.cells, b.widths, strict=True):
                         cell.width = Cm(17.4 * w / total)
         elif isinstance(b, Figure):
+            caption = doc.add_paragraph(b.caption)
+            caption.runs[0].bold = True
+            caption.paragraph_format.keep_with_next = True
             doc.add_picture(io.BytesIO(b.png or b""), width=Cm(17))
-            doc.add_paragraph(b.caption).runs[0].italic = True
 
 
 def render(report: Report, fmt: str) -> bytes:

@@ -107,7 +107,7 @@ def _fiche_sections(
         for ind in (i for i in fw.indicators if i.fiche == fiche.number):
             rows = by_indicator[ind.code]
             sub = Section(f"{ind.code} · {ind.label}", level=2)
-            for fig in charts.indicator_figures(fw, rows, ind.code):
+            for fig in charts.indicator_figures(fw, rows, ind.code, titled=False, year=None if period else years[0]):
                 sub.blocks.append(Figure(fig, charts.finding_of(fig), height=240 if fig.layout.height == 220 else 380))
             if period and ind.baselines:
                 ref = ind.baseline_reference
@@ -153,7 +153,7 @@ def _budget_year_blocks(fw, plan, actual, payments, year: int, figure: bool = Tr
     blocks: list = [Table.of(tables.execution_summary_frame(ex), f"Exécution du budget {year}")]
     blocks.append(Bullets(sub.formula))
     if figure:  # the final report gives the three years in one table instead
-        waterfall = charts.subsidy_waterfall(sub)
+        waterfall = charts.subsidy_waterfall(sub, titled=False)
         blocks.append(Figure(waterfall, charts.finding_of(waterfall)))
     year_payments = payments[payments["year"] == year] if len(payments) else payments
     if len(year_payments):

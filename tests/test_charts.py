@@ -103,3 +103,8 @@ def test_untitled_figures_keep_their_finding_for_the_page():
     assert untitled.layout.title.text == ""
     assert charts.finding_of(untitled) == charts.finding_of(titled) == titled.layout.title.text
     go.Figure(untitled.to_dict())
+
+
+def test_a_yearly_chart_can_speak_of_a_given_year():
+    fig = charts.yearly_chart(FW, demo_table(), "F1.1", year=2017)
+    assert fig.layout.title.text == "ARDAN : 64 entreprises en 2017, 91\u00a0% de l'objectif de 70"
