@@ -31,6 +31,7 @@ PAGES = {
     "budget": str(_HERE / "views" / "budget.py"),
     "formation": str(_HERE / "views" / "formation.py"),
     "rapports": str(_HERE / "views" / "rapports.py"),
+    "audit": str(_HERE / "views" / "audit.py"),
 }
 
 
@@ -98,6 +99,12 @@ def load_training(_store: Store, db_path: str) -> pd.DataFrame:
     return training.records(_store)
 
 
+@st.cache_data(ttl=10, show_spinner=False)
+def load_activity(_store: Store, db_path: str) -> pd.DataFrame:
+    """Every write, newest first (a short TTL: many kinds of writes add to it)."""
+    return history.activity(_store, limit=5000)
+
+
 @st.cache_data(ttl=30, show_spinner=False)
 def has_demo(_store: Store, db_path: str) -> bool:
     return _store.has_demo()
@@ -128,25 +135,29 @@ def after_values_write() -> None:
     """An import, an edit or a revert: values or actual spending, what derives from them, the journal."""
     for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan):
         cache.clear()
-    after_budget_write()  # an import may hold expenses
+    after_budget_write()  # an import may hold expenses (and clears the activity journal)
 
 
 def after_budget_write() -> None:
     """A plan amendment or a payment: only the budget changed."""
     load_budget.clear()
     load_budget_year.clear()
+    load_activity.clear()
 
 
 def after_training_write() -> None:
     load_training.clear()
+    load_activity.clear()
 
 
 def after_text_write() -> None:
     load_texts.clear()
+    load_activity.clear()
 
 
 def after_milestone_write() -> None:
     load_milestones.clear()
+    load_activity.clear()
 
 
 def after_demo_removal() -> None:

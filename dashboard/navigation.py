@@ -45,6 +45,7 @@ def build(fw: Framework, default: str = "synthese") -> StreamlitPage:
                 page(common.PAGES["import"], "Import", ":material/upload_file:", "import"),
                 page(common.PAGES["saisie"], "Saisie et commentaires", ":material/edit_note:", "saisie"),
                 page(common.PAGES["historique"], "Historique", ":material/history:", "historique"),
+                page(common.PAGES["audit"], "Journal d'audit", ":material/policy:", "audit"),
             ],
             "Convention": [
                 page(common.PAGES["rapports"], "Rapports", ":material/description:", "rapports"),

@@ -327,6 +327,74 @@ def report(
     typer.echo(f"{model.title} : {out} ({formatting.number(len(data) / 1000, 0)} ko)")
 
 
+@app.command("backup")
+def backup_(
+    out: Annotated[Path | None, typer.Option(help="Dossier où écrire la copie (défaut : KPI_BACKUP_DIR).")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="Lister les sauvegardes du dossier par défaut.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Sauvegarder le magasin (copie cohérente, même pendant que le tableau de bord tourne)."""
+    from indicators import backup
+
+    store = _store(db)
+    if list_:
+        for path in backup.list_backups(store):
+            typer.echo(f"{path}  ({formatting.number(path.stat().st_size / 1e6, 1)} Mo)")
+        return
+    info = backup.backup(store, out)
+    typer.echo(
+        f"Sauvegarde écrite : {info.path} ({formatting.plural(info.changesets, 'changement')}, "
+        f"schéma v{info.schema_version}, SHA-256 {info.sha256[:12]}…)"
+    )
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="Fichier de sauvegarde (.duckdb) à remettre en place.")],
+    user: UserOption = None,
+    db: DbOption = None,
+) -> None:
+    """Remettre en place une sauvegarde ; le magasin actuel est d'abord sauvegardé."""
+    from indicators import backup
+
+    store = _store(db)
+    safety = backup.restore(store, source, _user(user))
+    typer.echo(f"Magasin restauré depuis {source}.")
+    if safety:
+        typer.echo(f"L'état précédent est gardé dans {safety.path}.")
+
+
+@app.command()
+def audit(
+    as_json: JsonOption = False,
+    action: Annotated[
+        str | None, typer.Option(help="Seulement cette action (par exemple import, text_written).")
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Seulement les actions de cette personne.")] = None,
+    limit: Annotated[int, typer.Option(help="Nombre maximal d'entrées (les plus récentes).")] = 200,
+    db: DbOption = None,
+) -> None:
+    """Le journal de toutes les écritures : imports, saisies, annulations, textes, jalons, budget, restaurations."""
+    from indicators.history import activity
+
+    frame = activity(_store(db), action=action, user=user, limit=limit)
+    if as_json:
+        rows = [
+            {
+                "at": r.logged_at.isoformat() + "Z",
+                "user": r.user_name,
+                "action": r.action,
+                "summary": r.summary,
+                "details": json.loads(r.details) if r.details else None,
+            }
+            for r in frame.itertuples(index=False)
+        ]
+        typer.echo(json.dumps({"entries": rows}, ensure_ascii=False, indent=2))
+        return
+    for r in frame.itertuples(index=False):
+        typer.echo(f"{formatting.timestamp(r.logged_at.to_pydatetime())}  {r.user_name:<16} {r.summary}")
+
+
 @app.command()
 def demo(
     remove: Annotated[bool, typer.Option("--remove", help="Retirer entièrement les données d'exemple.")] = False,

@@ -48,6 +48,72 @@ def value_history(store: Store, indicator: str, year: int) -> pd.DataFrame:
         ).df()
 
 
+ACTION_LABELS = {
+    "import": "import de fichier",
+    "edit": "saisie d'une valeur",
+    "revert": "annulation",
+    "demo": "données d'exemple chargées",
+    "framework_loaded": "référentiel chargé",
+    "demo_loaded": "données d'exemple chargées",
+    "demo_removed": "données d'exemple retirées",
+    "text_written": "texte écrit",
+    "milestone_updated": "jalon mis à jour",
+    "plan_amended": "budget prévu modifié",
+    "payment_recorded": "versement enregistré",
+    "payment_cancelled": "versement annulé",
+    "training_recorded": "chiffres de la formation enregistrés",
+    "store_restored": "magasin restauré depuis une sauvegarde",
+}
+
+
+def activity(store: Store, action: str | None = None, user: str | None = None, limit: int = 1000) -> pd.DataFrame:
+    """Every write, newest first: the journal of changes (imports, edits, reverts) and the audit entries
+    (texts, milestones, budget, demo, framework, restores). Columns: logged_at (UTC), user_name, action,
+    summary (French), details (JSON text)."""
+    with store.connect() as con:
+        frame = con.execute(
+            """
+            SELECT created_at AS logged_at, user_name, kind AS action,
+                   json_object('id', id, 'file', file_name, 'sha256', file_sha256, 'added', added, 'changed', changed,
+                               'unchanged', unchanged, 'reverts', reverts, 'comment', comment, 'domain', domain)::VARCHAR
+                   AS details
+            FROM changesets
+            UNION ALL
+            SELECT logged_at, user_name, action, details FROM audit
+            ORDER BY logged_at DESC
+            """
+        ).df()
+    if action:
+        frame = frame[frame["action"] == action]
+    if user:
+        frame = frame[frame["user_name"] == user]
+    frame = frame.head(limit).reset_index(drop=True)
+    frame["summary"] = [_summary(a, d) for a, d in zip(frame["action"], frame["details"], strict=True)]
+    return frame
+
+
+def _summary(action: str, details: str | None) -> str:
+    import json
+
+    label = ACTION_LABELS.get(action, action)
+    try:
+        d = json.loads(details) if details else {}
+    except ValueError:
+        d = {}
+    if action in ("import", "edit", "revert", "demo"):
+        what = f" n° {d.get('id')}"
+        if d.get("file"):
+            what += f" « {d['file']} »"
+        if action == "revert" and d.get("reverts"):
+            what += f" (annule le n° {d['reverts']})"
+        return f"{label}{what} : {d.get('added', 0)} nouvelle(s), {d.get('changed', 0)} modifiée(s)"
+    if action == "text_written":
+        return f"{label} ({d.get('topic')} {d.get('indicator') or ''} {d.get('year') or ''})".replace("  ", " ")
+    if action == "milestone_updated":
+        return f"{label} {d.get('milestone')}"
+    return label
+
+
 def audit_log(store: Store) -> pd.DataFrame:
     with store.connect() as con:
         return con.execute("SELECT id, logged_at, user_name, action, details FROM audit ORDER BY id DESC").df()
@@ -106,6 +172,10 @@ def revert(
     store: Store, changeset_id: int, user: str, reason: str | None = None, dry_run: bool = False
 ) -> RevertResult:
     """Undo an import or an edit. Raises NotFound, Refused (already reverted, wrong kind, demo)."""
+    if not dry_run:
+        from indicators.backup import auto_backup
+
+        auto_backup(store, "annulation")
     with store.transaction(commit=not dry_run) as con:
         row = con.execute("SELECT kind, state, domain FROM journal WHERE id = ?", [changeset_id]).fetchone()
         if row is None:

@@ -451,6 +451,10 @@ def import_files(
             refusals.extend(e.refusals)
     if refusals:
         raise ImportRefused(refusals)
+    if not dry_run:
+        from indicators.backup import auto_backup
+
+        auto_backup(store, "import")
     results = []
     with store.transaction(commit=not dry_run) as con:
         Store.refuse_if_demo(con)

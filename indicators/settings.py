@@ -45,6 +45,18 @@ SETTINGS = (
     Setting("max_file_mb", "KPI_MAX_FILE_MB", "100", "Taille maximale d'un fichier importé, en mégaoctets."),
     Setting("max_rows", "KPI_MAX_ROWS", "2000000", "Nombre maximal de lignes d'un fichier importé."),
     Setting(
+        "backup_dir",
+        "KPI_BACKUP_DIR",
+        "",
+        "Dossier des sauvegardes automatiques (à défaut : le dossier « sauvegardes » à côté du magasin).",
+    ),
+    Setting(
+        "backups_kept",
+        "KPI_BACKUPS_KEPT",
+        "20",
+        "Nombre de sauvegardes automatiques gardées (les plus anciennes sont effacées ; 0 les désactive).",
+    ),
+    Setting(
         "user",
         "KPI_USER",
         "",

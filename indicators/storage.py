@@ -229,6 +229,12 @@ _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 
 
+def forget_migrated(path: Path) -> None:
+    """After a restore, the file at `path` may hold an older schema: check it again on next use."""
+    with _migrate_lock:
+        _migrated.discard(str(Path(path)))
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -324,6 +330,9 @@ class Store:
                     raise
                 con.commit()
             _migrated.add(key)
+
+    def forget_framework(self) -> None:
+        self._framework, self._framework_checked = None, 0.0
 
     def schema_version(self) -> int:
         with self.connect() as con:

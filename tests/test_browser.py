@@ -35,6 +35,7 @@ PAGES = {  # url path -> title; the default page (Synthèse) is served at the ro
     "saisie": "Saisie",
     "historique": "Historique",
     "rapports": "Rapports",
+    "audit": "Journal d'audit",
     "referentiel": "La convention",
 }
 

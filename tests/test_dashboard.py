@@ -27,6 +27,7 @@ PAGES = [
     "saisie",
     "historique",
     "rapports",
+    "audit",
     "referentiel",
 ]
 
@@ -306,3 +307,14 @@ def test_rapports_page_produces_previews_and_downloads_a_report(env):
     assert "<h1>Rapport d&#x27;activité 2017 — rapport moral et financier</h1>" in preview
     assert "<script" not in preview and "default-src &#x27;none&#x27;" not in preview  # CSP kept as written
     assert "default-src 'none'" in preview
+
+
+def test_audit_page_lists_and_filters_every_write(env):
+    imp(env.store, "indicateur;2016\nF1.1;45\n", name="envoi.csv")
+    texts.write_text(env.store, "conclusions", "Bilan", "alice")
+    at = env("audit")
+    table = at.dataframe[0].value
+    assert list(table["Par"][:2]) == ["alice", "test"]
+    assert "« envoi.csv »" in table["Action"].iloc[1]
+    at.multiselect(key="audit_users").select("alice").run()
+    assert list(at.dataframe[0].value["Par"]) == ["alice"]

@@ -1,0 +1,279 @@
+"""Data safety: backups and restore, the automatic copies, the activity journal, two writers at once,
+a process killed in the middle of an import, and hostile input (fuzzed files, markup and formulas)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from indicators import backup, exporting, rendering, reports, texts
+from indicators.errors import ImportRefused, KpiError
+from indicators.history import activity, current_values
+from indicators.importing import import_file
+
+from .conftest import imp, snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_backup_then_damage_then_restore_gives_identical_data(store):
+    imp(store, "indicateur;2016;2017\nF1.1;45;66\n")
+    texts.write_text(store, "conclusions", "Bilan positif.", "alice")
+    before = snapshot(store)
+    saved = backup.backup(store, store.path.parent / "copies")
+    assert saved.path.exists() and saved.path.with_suffix(".json").exists()
+    imp(store, "indicateur;2016\nF1.1;1\n")  # a later change…
+    store.path.write_bytes(store.path.read_bytes()[:4096])  # …then the file is damaged
+    safety = backup.restore(store, saved.path, "admin")
+    after = snapshot(store)
+    assert {k: v for k, v in after.items() if k != "audit"} == {k: v for k, v in before.items() if k != "audit"}
+    assert after["audit"][: len(before["audit"])] == before["audit"]
+    assert activity(store).iloc[0]["action"] == "store_restored"
+    assert safety.path.exists()
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup(store, tmp_path):
+    bogus = tmp_path / "faux.duckdb"
+    bogus.write_bytes(b"pas une base")
+    before = snapshot(store)
+    with pytest.raises(KpiError, match="n'est pas une sauvegarde"):
+        backup.restore(store, bogus, "admin")
+    assert snapshot(store) == before
+
+
+def test_a_tampered_backup_is_refused(store):
+    saved = backup.backup(store)
+    data = bytearray(saved.path.read_bytes())
+    data[-1] ^= 0xFF
+    saved.path.write_bytes(bytes(data))
+    with pytest.raises(KpiError, match="empreinte"):
+        backup.restore(store, saved.path, "admin")
+
+
+def test_every_import_and_revert_is_preceded_by_a_backup_and_only_the_last_are_kept(store, monkeypatch):
+    monkeypatch.setenv("KPI_BACKUPS_KEPT", "3")
+    for value in range(5):
+        result = imp(store, f"indicateur;2016\nF1.1;{value}\n")
+    from indicators.history import revert
+
+    revert(store, result.changeset_id, "alice", "test")
+    automatic = sorted(backup.backup_dir(store).glob("*-auto-*.duckdb"))
+    assert len(automatic) == 3
+    assert automatic[-1].name.endswith("-auto-annulation.duckdb")
+    monkeypatch.setenv("KPI_BACKUPS_KEPT", "0")
+    imp(store, "indicateur;2016\nF1.1;9\n")
+    assert len(list(backup.backup_dir(store).glob("*-auto-*.duckdb"))) == 3
+
+
+def test_activity_journal_of_a_full_scenario(store):
+    first = imp(store, "indicateur;2016\nF1.1;45\n", name="envoi.csv")
+    texts.write_text(store, "explanation", "Retard", "alice", "F1.1", 2016)
+    from indicators import budget, milestones
+    from indicators.history import revert
+
+    milestones.set_state(store, "J1", "realise", "bob", year=2016)
+    budget.amend_plan(store, 2017, "locaux", "CNAM", 12_000, "carole", "bail")
+    revert(store, first.changeset_id, "dan", "erreur")
+    log = activity(store)
+    assert list(log["action"][:5]) == ["revert", "plan_amended", "milestone_updated", "text_written", "import"]
+    assert list(log["user_name"][:5]) == ["dan", "carole", "bob", "alice", "test"]
+    assert "« envoi.csv »" in log["summary"].iloc[4]
+    assert json.loads(log["details"].iloc[1])["before"] == 10_000
+    assert list(activity(store, user="bob")["action"]) == ["milestone_updated"]
+
+
+def kpi(*args, db: Path, env: dict | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "indicators.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "KPI_DB": str(db), "KPI_USER": "cli", "KPI_LOCK_TIMEOUT": "60", **(env or {})},
+        timeout=180,
+    )
+
+
+def test_backup_restore_and_audit_commands(tmp_path):
+    db = tmp_path / "cli.duckdb"
+    assert kpi("init", db=db).returncode == 0
+    (tmp_path / "v.csv").write_text("indicateur;2016\nF1.1;45\n", encoding="utf-8")
+    assert kpi("import", tmp_path / "v.csv", db=db).returncode == 0
+    done = kpi("backup", "--out", tmp_path / "copies", db=db)
+    assert done.returncode == 0, done.stderr
+    copy = next((tmp_path / "copies").glob("*.duckdb"))
+    (tmp_path / "w.csv").write_text("indicateur;2016\nF1.1;50\n", encoding="utf-8")
+    assert kpi("import", tmp_path / "w.csv", db=db).returncode == 0
+    assert kpi("restore", copy, db=db).returncode == 0
+    status = json.loads(kpi("status", "--json", "--year", "2016", db=db).stdout)
+    assert next(r for r in status["rows"] if r["indicator"] == "F1.1")["actual"] == 45
+    entries = json.loads(kpi("audit", "--json", db=db).stdout)["entries"]
+    assert entries[0]["action"] == "store_restored"
+
+
+def test_two_processes_importing_at_once_lose_nothing(tmp_path):
+    db = tmp_path / "both.duckdb"
+    assert kpi("init", db=db).returncode == 0
+    files = []
+    for i, code in enumerate(["F1.1", "F2.1"]):
+        path = tmp_path / f"f{i}.csv"
+        path.write_text("indicateur;2016;2017;2018\n" + f"{code};{10 + i};{20 + i};{30 + i}\n", encoding="utf-8")
+        files.append(path)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "indicators.cli", "import", str(f)],
+            cwd=ROOT,
+            env={**os.environ, "KPI_DB": str(db), "KPI_USER": f"p{i}", "KPI_LOCK_TIMEOUT": "60"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, f in enumerate(files)
+    ]
+    outcomes = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outcomes
+    status = json.loads(kpi("status", "--json", db=db).stdout)
+    got = {(r["indicator"], r["period"]): r["actual"] for r in status["rows"]}
+    assert [got[("F1.1", y)] for y in ("2016", "2017", "2018")] == [10, 20, 30]
+    assert [got[("F2.1", y)] for y in ("2016", "2017", "2018")] == [11, 21, 31]
+
+
+KILLED_IMPORT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from indicators import storage
+    from indicators.importing import import_file
+    from indicators.storage import Store
+
+    real = storage.Store.transaction
+
+    def dying(self, commit=True):
+        manager = real(self, commit)
+        class Wrapper:
+            def __enter__(self_inner):
+                self_inner.con = manager.__enter__()
+                return self_inner.con
+            def __exit__(self_inner, *exc):
+                # Everything is written inside the transaction: die before the commit.
+                self_inner.con.execute("SELECT count(*) FROM value_versions").fetchall()
+                sys.stdout.write("about to commit\\n"); sys.stdout.flush()
+                os.kill(os.getpid(), signal.SIGKILL)
+        return Wrapper()
+
+    storage.Store.transaction = dying
+    rows = "\\n".join(f"F1.1;{2016 + i % 3};{i}" for i in range(1))
+    import_file(Store(sys.argv[1]), "gros.csv", ("indicateur;année;valeur\\n" + rows).encode(), "kill")
+    """
+)
+
+
+def test_a_process_killed_during_an_import_leaves_the_store_as_it_was(tmp_path, store):
+    imp(store, "indicateur;2016\nF2.1;550\n")
+    before = snapshot(store)
+    script = tmp_path / "die.py"
+    script.write_text(KILLED_IMPORT, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), str(store.path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KPI_BACKUPS_KEPT": "0"},
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert "about to commit" in done.stdout
+    assert snapshot(store) == before
+    assert list(current_values(store)["indicator"]) == ["F2.1"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.one_of(
+        st.binary(max_size=400),
+        st.text(alphabet=st.sampled_from(list("F1.2;,\t\n\r\"' éa0-9€")), max_size=300).map(
+            lambda t: t.encode("utf-8")
+        ),
+    )
+)
+def test_fuzz_the_importer_never_crashes_and_a_refusal_changes_nothing(store, data):
+    before = snapshot(store)
+    try:
+        import_file(store, "fuzz.csv", data, "fuzz", dry_run=False)
+    except ImportRefused as refused:
+        assert refused.errors and all(e.line >= 1 for e in refused.errors)
+        assert snapshot(store) == before
+    except KpiError:
+        assert snapshot(store) == before
+
+
+FORMULA = "=cmd|' /C calc'!A0"
+SCRIPT = "<script>alert(1)</script>"
+
+
+def test_markup_and_formulas_come_out_inert_in_exports_and_reports(store, tmp_path):
+    imp(
+        store,
+        f"indicateur;année;valeur;commentaire\nF1.1;2016;45;{FORMULA}\nF1.3;2016;8;{SCRIPT}\n",
+        name=f"{SCRIPT}.csv",
+    )
+    texts.write_text(store, "explanation", f"{SCRIPT} {FORMULA}", "alice", "F1.1", 2016)
+    csv_text = exporting._csv_bytes(exporting.export_frame(store)).decode("utf-8-sig")
+    assert f"'{FORMULA}" in csv_text and f";{FORMULA}" not in csv_text
+    path, _ = exporting.export(store, "xlsx", tmp_path / "export.xlsx")
+    cells = [c.value for row in openpyxl.load_workbook(path).active.iter_rows() for c in row]
+    assert f"'{FORMULA}" in cells and FORMULA not in cells
+    report = reports.build(store, year=2016)
+    html_text = rendering.to_html(report)
+    assert "<script" not in html_text and "&lt;script&gt;alert(1)&lt;/script&gt;" in html_text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.csv" in html_text  # the file name, in the provenance annex
+
+
+def test_uploaded_file_names_never_reach_the_file_system(store, tmp_path, monkeypatch):
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    result = import_file(store, "../../etc/passwd", b"indicateur;2016\nF1.1;4\n", "alice")
+    assert result.file_name == "../../etc/passwd"  # kept as text in the journal
+    assert list(work.iterdir()) == []
+    assert not [p for p in tmp_path.rglob("*") if "passwd" in p.name]  # nothing written under that name
+
+
+def test_upload_size_and_row_limits(store):
+    before = snapshot(store)
+    with pytest.raises(ImportRefused) as caught:
+        import_file(store, "gros.csv", b"indicateur;2016\n" + b"F1.1;1\n" * 200, "alice", max_bytes=100)
+    assert "au-delà de la limite" in str(caught.value.errors[0])
+    with pytest.raises(ImportRefused) as caught:
+        import_file(store, "long.csv", b"indicateur;annee;valeur\n" + b"F1.1;2016;1\n" * 50, "alice", max_rows=10)
+    assert "lignes" in str(caught.value.errors[0])
+    assert snapshot(store) == before
+
+
+def test_the_dashboard_shows_hostile_text_as_text(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from indicators.storage import Store
+
+    from .test_dashboard import clear_caches, run_page
+
+    db = tmp_path / "app.duckdb"
+    monkeypatch.setenv("KPI_DB", str(db))
+    clear_caches()
+    s = Store(db)
+    s.framework()
+    imp(s, f"indicateur;année;valeur;commentaire\nF1.1;2016;45;{SCRIPT} {FORMULA}\n", name=f"{SCRIPT}.csv")
+    at = AppTest.from_function(run_page, args=("fiche-1",), default_timeout=30).run()
+    shown = [m.value for m in at.markdown if "alert" in m.value]
+    assert shown and all("<script>" not in v for v in shown) and "\\<script\\>" in shown[0]
+    at = AppTest.from_function(run_page, args=("historique",), default_timeout=30).run()
+    assert at.dataframe[0].value["Fichier"].iloc[0] == f"{SCRIPT}.csv"  # a table cell: shown as text
+    clear_caches()
