@@ -2,8 +2,8 @@
 100× larger, against a reference page measured in the same run.
 
 The reference emits the same elements as the page — the same figures, metrics, tables, texts and
-widgets, in the same containers, under the same navigation — all built beforehand from the page's
-own output: what Streamlit itself costs, which no page can avoid. The ratio page / reference is what
+widgets, in the same containers — all built beforehand from the page's own output, and it stands in
+for that page in the app's own navigation: what Streamlit itself costs, which no page can avoid. The ratio page / reference is what
 our data work adds. Goal: ≤ 1.5× at demo size, ≤ 2× at 100×.
 
 The larger store: the demo's values replaced by 100 successive imports of every value (3 000 value
@@ -36,6 +36,8 @@ PAGES = [
     "import",
     "saisie",
     "historique",
+    "audit",
+    "rapports",
     "referentiel",
 ]
 BLOCKS = {"main", "flex_container", "column", "tab_container", "tab", "form", "expander", "vertical", "container"}
@@ -48,11 +50,21 @@ def run_page(default: str) -> None:
     navigation.build(common.framework(common.get_store()), default=default).run()
 
 
-def run_reference(spec: list, page_count: dict) -> None:
-    """Re-emit a page's elements, built beforehand, under a navigation of the same size."""
+def run_reference(spec: list, default: str) -> None:
+    """The body AppTest runs for the reference: the work is in `reference_page`, imported (compiled once),
+    as the real pages are."""
+    from benchmarks.pages_bench import reference_page
+
+    reference_page(spec, default)
+
+
+def reference_page(spec: list, default: str) -> None:
+    """Re-emit a page's elements, built beforehand, in place of that page within the app's own navigation
+    (so that both runs pay the same navigation)."""
     import streamlit as st
 
-    from dashboard import common
+    from dashboard import common, navigation
+    from dashboard.views import fiche
 
     def emit(nodes: list) -> None:
         for kind, payload, children in nodes:
@@ -96,26 +108,42 @@ def run_reference(spec: list, page_count: dict) -> None:
                 st.download_button(payload[0], data=payload[1], key=payload[2])
             elif kind == "selectbox":
                 st.selectbox(payload[0], payload[1], key=payload[2])
+            elif kind == "multiselect":
+                st.multiselect(payload[0], payload[1], key=payload[2])
             elif kind == "segmented_control":
                 st.segmented_control(payload[0], payload[1], key=payload[2])
             elif kind == "text_input":
                 st.text_input(payload[0], value=payload[1], key=payload[2])
             elif kind == "text_area":
                 st.text_area(payload[0], value=payload[1], key=payload[2])
+            elif kind == "number_input":
+                st.number_input(payload[0], value=payload[1], key=payload[2])
             elif kind == "checkbox":
                 st.checkbox(payload[0], key=payload[1])
             elif kind == "file_uploader":
                 st.file_uploader(payload[0], accept_multiple_files=payload[1], key=payload[2])
             elif kind == "page_link":
-                st.page_link(common.PAGES["import"], label=payload)
+                st.page_link(common.PAGES["saisie"], label=payload)
 
     def reference() -> None:
         emit(spec)
 
-    pages = [st.Page(reference, title="Référence", url_path="reference", default=True)]
-    pages += [st.Page(path, url_path=name) for name, path in common.PAGES.items() if name != "synthese"]
-    pages += [st.Page(lambda: None, title=f"Vide {i}", url_path=f"vide-{i}") for i in range(page_count["extra"])]
-    st.navigation(pages).run()
+    fw = common.framework(common.get_store())
+    if default.startswith("fiche-"):
+        number, original = int(default.removeprefix("fiche-")), fiche.page
+        fiche.page = lambda n: reference if n == number else original(n)
+        try:
+            pages = navigation.build(fw, default=default)
+        finally:
+            fiche.page = original
+    else:
+        saved = common.PAGES[default]
+        common.PAGES[default] = reference
+        try:
+            pages = navigation.build(fw, default=default)
+        finally:
+            common.PAGES[default] = saved
+    pages.run()
 
 
 def capture(node, in_form: bool = False, keys: list | None = None) -> list:
@@ -151,8 +179,10 @@ def capture(node, in_form: bool = False, keys: list | None = None) -> list:
             payload = (child.label, key_of(child), in_form)
         elif kind == "download_button":
             payload = (child.label, b"x" * 8000, key_of(child))
-        elif kind in ("selectbox", "segmented_control"):
+        elif kind in ("selectbox", "segmented_control", "multiselect"):
             payload = (child.label, list(child.options), key_of(child))
+        elif kind == "number_input":
+            payload = (child.label, child.value, key_of(child))
         elif kind in ("text_input", "text_area"):
             payload = (child.label, child.value or "", key_of(child))
         elif kind == "checkbox":
@@ -205,13 +235,26 @@ def make_large(store) -> None:
             milestones.set_state(store, m.code, ["en_cours", "realise"][round_ % 2], "bench", note=f"Point {round_}")
 
 
+def keep_compiled_scripts() -> None:
+    """A running server compiles each page's script once and keeps it (ScriptCache); AppTest makes a new
+    cache for every run, which would charge every rerun of a file page with its compilation. Give AppTest
+    one shared cache, as the server has, so that "warm" means what it means in production."""
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test, local_script_runner
+
+    shared = ScriptCache()
+    app_test.ScriptCache = lambda: shared
+    local_script_runner.ScriptCache = lambda: shared
+
+
 def measure(label: str, reruns: int, pages: list[str]) -> list[tuple[str, float, float]]:
     from streamlit.testing.v1 import AppTest
 
     from dashboard import common
 
     rows = []
-    extra = {"extra": 3}  # the fiche pages, registered as callables in the real navigation
+    for page in pages:  # warm the process once (imports, locale data, first-run costs) before measuring
+        AppTest.from_function(run_page, args=(page,), default_timeout=60).run()
     for page in pages:
         common.get_store.clear()
         common.load_framework.clear()
@@ -219,7 +262,7 @@ def measure(label: str, reruns: int, pages: list[str]) -> list[tuple[str, float,
         at = AppTest.from_function(run_page, args=(page,), default_timeout=60)
         at.run()
         spec = capture(at.main)
-        ref = AppTest.from_function(run_reference, args=(spec, extra), default_timeout=60)
+        ref = AppTest.from_function(run_reference, args=(spec, page), default_timeout=60)
         page_ms, ref_ms = timed([at, ref], reruns)
         rows.append((page, page_ms, ref_ms))
         print(
@@ -237,6 +280,7 @@ def main() -> None:
     from streamlit import logger
 
     logger.set_log_level("error")
+    keep_compiled_scripts()
     from indicators.demo import load_demo
     from indicators.storage import Store
 

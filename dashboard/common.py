@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from indicators import budget, charts, demo, history, milestones, settings, tables, texts, training
+from indicators import budget, charts, demo, history, milestones, settings, texts, training
 from indicators.framework import Framework
 from indicators.kpis import STATUS_STYLE, kpi_table
 from indicators.storage import Store
@@ -80,23 +80,19 @@ def load_budget(_store: Store, db_path: str) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def load_budget_year(_store: Store, db_path: str, year: int) -> dict:
-    """One year's execution, subsidy, warnings (computed in `indicators.budget`) and their tables."""
-    fw = framework(_store)
-    plan, actual, payments = load_budget(_store, db_path)
-    ex = budget.execution(fw, plan, actual, year)
-    return {
-        "execution": ex,
-        "subsidy": budget.subsidy(fw, plan, actual, payments, year),
-        "warnings": [*ex.warnings, *budget.convention_warnings(fw, plan, actual)],
-        "lines": tables.execution_lines_frame(ex, fw.budget.parties),
-        "summary": tables.execution_summary_frame(ex),
-    }
-
-
-@st.cache_data(ttl=30, show_spinner=False)
 def load_training(_store: Store, db_path: str) -> pd.DataFrame:
     return training.records(_store)
+
+
+@st.cache_resource(ttl=30, show_spinner=False)
+def load_view(_store: Store, db_path: str, name: str, *key) -> dict:
+    """A page's view model — every number, sentence and figure it shows, computed once per data change
+    (pages then only draw): `name` is a function of `dashboard.viewmodels`, called with the store and `key`.
+
+    Shared by all sessions without copying (figures included), so pages only read it, never change it."""
+    from dashboard import viewmodels
+
+    return getattr(viewmodels, name)(_store, *key)
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -133,7 +129,7 @@ def load_revert_plan(_store: Store, db_path: str, changeset_id: int) -> history.
 
 def after_values_write() -> None:
     """An import, an edit or a revert: values or actual spending, what derives from them, the journal."""
-    for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan):
+    for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan, load_view):
         cache.clear()
     after_budget_write()  # an import may hold expenses (and clears the activity journal)
 
@@ -141,22 +137,25 @@ def after_values_write() -> None:
 def after_budget_write() -> None:
     """A plan amendment or a payment: only the budget changed."""
     load_budget.clear()
-    load_budget_year.clear()
+    load_view.clear()
     load_activity.clear()
 
 
 def after_training_write() -> None:
     load_training.clear()
+    load_view.clear()
     load_activity.clear()
 
 
 def after_text_write() -> None:
     load_texts.clear()
+    load_view.clear()
     load_activity.clear()
 
 
 def after_milestone_write() -> None:
     load_milestones.clear()
+    load_view.clear()
     load_activity.clear()
 
 
@@ -227,6 +226,12 @@ def flash(message: str) -> None:
 def show_flash() -> None:
     if message := st.session_state.pop("_flash", None):
         st.success(message, icon=":material/check_circle:")
+
+
+def chart_spec(finding: str, fig: go.Figure, key: str) -> None:
+    """A figure of a view model, drawn with its finding written above it (st.plotly_chart copies it)."""
+    st.markdown(f"**{plain(finding)}**")
+    st.plotly_chart(fig, theme=None, config=charts.CONFIG, key=key, alt=finding)
 
 
 def chart(fig: go.Figure, key: str) -> None:

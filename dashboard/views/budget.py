@@ -8,7 +8,7 @@ import datetime as dt
 import streamlit as st
 
 from dashboard import common
-from indicators import budget, charts, formatting, tables
+from indicators import budget, formatting
 from indicators.errors import ImportRefused, KpiError
 from indicators.spending import record_expense
 
@@ -20,11 +20,9 @@ user = common.current_user()
 
 st.title("Budget et subvention")
 common.show_flash()
-plan, actual, payments = common.load_budget(store, path)
-with_actual = sorted(int(y) for y in actual["year"].unique()) if len(actual) else []
-default = str(with_actual[-1]) if with_actual else str(fw.years[0])
+default = str(common.load_view(store, path, "budget_default_year"))
 year = int(st.segmented_control("Année", [str(y) for y in fw.years], default=default, key="budget_year") or default)
-view = common.load_budget_year(store, path, year)
+view = common.load_view(store, path, "budget", year)
 ex, sub = view["execution"], view["subsidy"]
 e = formatting.money
 
@@ -51,7 +49,7 @@ for warning in view["warnings"]:
     st.warning(warning, icon=":material/warning:")
 
 st.subheader("Le calcul de la subvention")
-st.markdown("\n".join(f"- {common.plain(line)}" for line in sub.formula))
+st.markdown(view["formula"])
 st.caption(
     "Art. 5 de la convention : 70 % à la notification, 30 % sur le rapport moral et financier ; « en cas de "
     "dépenses réelles inférieures au montant prévisionnel annoncé […], la règle du prorata s'appliquera ». Le "
@@ -59,26 +57,21 @@ st.caption(
 )
 left, right = st.columns(2)
 with left:
-    common.chart(charts.subsidy_waterfall(sub, titled=False), key="waterfall")
+    common.chart_spec(*view["figures"]["waterfall"], key="waterfall")
 with right:
-    common.chart(charts.budget_fiche_chart(ex, titled=False), key="by_fiche")
-common.chart(charts.budget_lines_chart(ex, titled=False), key="by_line")
+    common.chart_spec(*view["figures"]["by_fiche"], key="by_fiche")
+common.chart_spec(*view["figures"]["by_line"], key="by_line")
 
 st.subheader("Exécution par poste")
 st.dataframe(view["lines"], hide_index=True, width="stretch")
 st.subheader("Par groupe, partenaire et fiche")
 st.dataframe(view["summary"], hide_index=True, width="stretch")
-amended = plan[(plan["year"] == year) & plan["amended"]]
-if len(amended):
-    st.caption(
-        "Budget modifié : "
-        + " ; ".join(f"{r.label} ({r.party}) {e(r.amount)} — {common.plain(r.reason)}" for r in amended.itertuples())
-    )
+if view["amended"]:
+    st.caption("Budget modifié : " + view["amended"])
 
 st.subheader("Versements de la subvention")
-year_payments = payments[payments["year"] == year] if len(payments) else payments
-if len(year_payments):
-    st.dataframe(tables.payments_table(year_payments), hide_index=True, width="stretch")
+if view["payments"] is not None:
+    st.dataframe(view["payments"], hide_index=True, width="stretch")
 else:
     st.info(f"Aucun versement enregistré pour {year}.", icon=":material/info:")
 

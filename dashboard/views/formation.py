@@ -28,8 +28,20 @@ st.markdown(
 
 forecast_tab, calculator_tab, record_tab = st.tabs(["Prévision recalculée", "Calculateur", "Réalisé par année"])
 
+
+@st.cache_data(show_spinner=False)
+def forecast(sha256: str) -> training.Economics:
+    """The recomputed forecast, once per version of the framework (`sha256` keys the cache)."""
+    return training.forecast_check(fw)
+
+
+@st.cache_data(show_spinner=False)
+def forecast_table(sha256: str):
+    return tables.training_costs_frame(forecast(sha256))
+
+
 with forecast_tab:
-    eco = training.forecast_check(fw)
+    eco = forecast(fw.sha256)
     a = t.assumptions
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(
@@ -44,7 +56,7 @@ with forecast_tab:
         help=" ; ".join(f"{p} {m(v)}" for p, v in eco.costs_by_partner.items()),
     )
     c4.metric("Marge brute", m(eco.margin), help=" ; ".join(f"{p} {m(v)}" for p, v in eco.margin_by_partner.items()))
-    st.dataframe(tables.training_costs_frame(eco), hide_index=True, width="stretch")
+    st.dataframe(forecast_table(fw.sha256), hide_index=True, width="stretch")
     with st.expander(f"Écarts avec le tableau imprimé ({len(eco.flags)})", expanded=False):
         st.caption(
             "Le budget prévisionnel de la convention est un tableau numérisé dont la lecture est en partie fautive : "
@@ -64,7 +76,7 @@ with calculator_tab:
             step=1.0 if float(default).is_integer() else 0.01,
             key=f"calc_{name}",
         )
-    result = training.economics(fw, **values)
+    result = common.load_view(store, path, "training_economics", tuple(sorted(values.items())))
     c1, c2, c3 = st.columns(3)
     c1.metric("Recettes", m(result.revenue))
     c2.metric("Charges directes", m(sum(result.costs_by_partner.values())))
@@ -77,11 +89,11 @@ with calculator_tab:
     )
 
 with record_tab:
-    records = common.load_training(store, path)
-    if records.empty:
+    records = common.load_view(store, path, "training_records")
+    if records is None:
         st.info("Aucune année n'est encore enregistrée.", icon=":material/info:")
     else:
-        st.dataframe(tables.training_records_frame(records, t.partners), hide_index=True, width="stretch")
+        st.dataframe(records, hide_index=True, width="stretch")
     if common.has_demo(store, path):
         st.info("Retirez d'abord les données d'exemple pour enregistrer de vrais chiffres.", icon=":material/info:")
         st.stop()

@@ -5,34 +5,32 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import common
-from indicators import formatting, history, tables
+from indicators import formatting, history
 from indicators.errors import KpiError
-from indicators.kpis import latest_year_with_data
 
 store = common.get_store()
 fw = common.framework(store)
 common.demo_banner(store)
 path = str(store.path)
-journal = common.load_journal(store, path)
+page = common.load_view(store, path, "historique")
 
 st.title("Historique des changements")
 common.show_flash()
-if journal.empty:
+if page["empty"]:
     common.empty_state("Le journal est vide : aucun fichier n'a encore été importé ni aucune valeur saisie.")
     st.stop()
 
 st.subheader("Journal des imports et des saisies")
 st.caption("Le plus récent en premier. Rien n'est jamais effacé : une annulation est elle-même un changement.")
 st.dataframe(
-    tables.journal_frame(journal),
+    page["journal"],
     hide_index=True,
     width="stretch",
     column_config={"Empreinte SHA-256": st.column_config.TextColumn(width="medium")},
 )
 
 st.subheader("Historique d'une valeur")
-values = common.load_values(store, path)
-latest = latest_year_with_data(fw, values) or fw.years[0]
+latest = page["latest"]
 left, right = st.columns(2)
 code = left.selectbox(
     "Indicateur",
@@ -41,25 +39,17 @@ code = left.selectbox(
     key="history_indicator",
 )
 year = right.selectbox("Année", fw.years, index=fw.years.index(latest), key="history_year")
-versions = common.load_value_history(store, path, code, int(year))
-if versions.empty:
+versions = common.load_view(store, path, "value_history", code, int(year))
+if versions is None:
     st.info(f"Aucune version pour {code} en {year}.", icon=":material/info:")
 else:
-    st.dataframe(tables.value_history_frame(versions), hide_index=True, width="stretch")
+    st.dataframe(versions, hide_index=True, width="stretch")
 
 st.subheader("Annuler un import ou une saisie")
-candidates = journal[journal["kind"].isin(["import", "edit"]) & (journal["state"] == "applied")]
-if candidates.empty:
+if not page["revertable"]:
     st.info("Aucun import ni aucune saisie à annuler.", icon=":material/info:")
     st.stop()
-
-
-labels = {
-    int(row.id): f"n° {row.id} – "
-    + (f"import de « {row.file_name} »" if row.kind == "import" else "saisie")
-    + f" par {row.user_name}, le {formatting.timestamp(row.created_at.to_pydatetime())}"
-    for row in candidates.itertuples(index=False)
-}
+labels = page["revertable"]
 target = st.selectbox("Changement à annuler", list(labels), format_func=labels.get, key="revert_target")
 try:
     plan = common.load_revert_plan(store, path, int(target))

@@ -41,9 +41,7 @@ with fiche_tab:
         st.markdown("\n".join(f"- {common.plain(o)}" for o in fiche.objectives))
         st.dataframe(built[f"fiche_{fiche.number}"], hide_index=True, width="stretch")
     st.subheader("Jalons")
-    st.dataframe(
-        tables.milestones_frame(common.load_milestones(store, str(store.path))), hide_index=True, width="stretch"
-    )
+    st.dataframe(common.load_view(store, str(store.path), "milestones_table"), hide_index=True, width="stretch")
     st.caption(
         f"Statuts : atteint à partir de {formatting.percent(fw.status.reached)} de l'objectif, partiel à partir de "
         f"{formatting.percent(fw.status.partial)}, insuffisant en dessous. Une valeur est signalée « à vérifier » "

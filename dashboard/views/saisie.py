@@ -7,20 +7,19 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import common
-from indicators import formatting, milestones, tables, texts
+from indicators import milestones, texts
 from indicators.errors import ImportRefused, KpiError
 from indicators.importing import record_value
-from indicators.kpis import latest_year_with_data
 
 store = common.get_store()
 fw = common.framework(store)
 common.demo_banner(store)
 path = str(store.path)
-values = common.load_values(store, path)
+page = common.load_view(store, path, "saisie")
 user = common.current_user()
 codes = [i.code for i in fw.indicators]
 labels = {i.code: f"{i.code} – {i.short_label}" for i in fw.indicators}
-latest = latest_year_with_data(fw, values) or fw.years[0]
+latest = page["latest"]
 
 st.title("Saisie et commentaires")
 st.caption(f"Chaque modification est enregistrée au journal à votre nom ({user}) et peut être annulée.")
@@ -41,15 +40,7 @@ with tab_value:
     code = left.selectbox("Indicateur", codes, format_func=labels.get, key="edit_indicator")
     year = right.selectbox("Année", fw.years, index=fw.years.index(latest), key="edit_year")
     ind = fw.indicator(code)
-    current = values[(values["indicator"] == code) & (values["year"] == year)]
-    if len(current):
-        row = current.iloc[0]
-        st.markdown(
-            f"Valeur actuelle : **{formatting.quantity(row['value'], ind.unit)}** — "
-            f"{common.plain(row['user_name'])}, {formatting.timestamp(row['recorded_at'].to_pydatetime())}"
-        )
-    else:
-        st.markdown("Aucune valeur enregistrée pour cette année.")
+    st.markdown(page["current"].get((code, year), "Aucune valeur enregistrée pour cette année."))
     with st.form("edit_value", clear_on_submit=False):
         new_value = st.text_input(
             f"Nouvelle valeur ({ind.unit})",
@@ -85,13 +76,8 @@ with tab_explain:
     left, right = st.columns(2)
     code = left.selectbox("Indicateur", codes, format_func=labels.get, key="explain_indicator")
     year = right.selectbox("Année", fw.years, index=fw.years.index(latest), key="explain_year")
-    row = common.kpis(store)
-    row = row[(row["indicator"] == code) & (row["period"] == str(year))].iloc[0]
-    target = formatting.number(row["target"]) if pd.notna(row["target"]) else "pas d'objectif"
-    st.caption(
-        f"{year} : réalisé {formatting.number(row['actual'])}, objectif {target}, {tables.status_text(row['status'])}"
-    )
-    notes = texts.as_dict(common.load_texts(store, path))
+    st.caption(page["captions"][(code, year)])
+    notes = page["texts"]
     body = st.text_area(
         "Explication",
         value=texts.lookup(notes, "explanation", code, year),
@@ -112,7 +98,7 @@ with tab_explain:
             st.info("Rien n'a changé.", icon=":material/info:")
 
 with tab_actions:
-    notes = texts.as_dict(common.load_texts(store, path))
+    notes = page["texts"]
     year = st.selectbox("Année du rapport", fw.years, index=fw.years.index(latest), key="actions_year")
     actions = st.text_area(
         f"Actions prévues pour {year + 1} (rapport moral et financier {year})",
@@ -152,8 +138,8 @@ with tab_actions:
             st.info("Rien n'a changé.", icon=":material/info:")
 
 with tab_milestones:
-    table = common.load_milestones(store, path)
-    st.dataframe(tables.milestones_frame(table), hide_index=True, width="stretch")
+    table = page["milestones"]
+    st.dataframe(page["milestones_frame"], hide_index=True, width="stretch")
     by_code = table.set_index("code")
     code = st.selectbox(
         "Jalon", list(by_code.index), format_func=lambda c: f"{c} – {by_code.loc[c, 'label']}", key="milestone_code"
