@@ -1,5 +1,9 @@
 """Concurrency benchmark: N dashboard sessions reading pages while imports run, in another process (the
-`kpi` command) and in the dashboard's own process (hand entries), against the same DuckDB store.
+`kpi` command) and in a dashboard process (hand entries), against the same DuckDB store.
+
+Each session is its own process running the app's pages (AppTest), so that every session competes for
+the store's file lock as a separate server would — harsher than one server's threads, which share the
+cached reads.
 
 Prints the page throughput, the median and 95th-percentile page times, the writes attempted, applied,
 failed (with the reason) and lost. A lost write (reported applied but absent from the store) must
@@ -31,6 +35,32 @@ def run_page(default: str) -> None:
     navigation.build(common.framework(common.get_store()), default=default).run()
 
 
+def session(index: int, seconds: float, results) -> None:
+    """One dashboard session: its own process, going round the pages until the time is up."""
+    from streamlit import config, logger
+
+    logger.set_log_level("error")
+    config.set_option("client.showErrorDetails", "full")
+    from streamlit.testing.v1 import AppTest
+
+    from benchmarks.pages_bench import keep_compiled_scripts
+
+    keep_compiled_scripts()
+    tests = {p: AppTest.from_function(run_page, args=(p,), default_timeout=60) for p in PAGES}
+    times, errors = [], []
+    stop = time.monotonic() + seconds
+    n = index
+    while time.monotonic() < stop:
+        page = PAGES[n % len(PAGES)]
+        n += 1
+        start = time.perf_counter()
+        at = tests[page].run()
+        times.append(time.perf_counter() - start)
+        if at.exception:
+            errors.append(f"{page}: {at.exception[0].message[:300]}")
+    results.put((times, errors))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=4)
@@ -39,7 +69,6 @@ def main() -> None:
     from streamlit import logger
 
     logger.set_log_level("error")
-    from streamlit.testing.v1 import AppTest
 
     from indicators.importing import import_file, record_value
     from indicators.storage import Store
@@ -47,28 +76,19 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     db = Path(tmp) / "bench.duckdb"
     os.environ.update({"KPI_DB": str(db), "KPI_BACKUPS_KEPT": "3", "KPI_LOCK_TIMEOUT": "30"})
+
     store = Store(db)
     store.framework()
     import_file(store, "depart.csv", b"indicateur;2016;2017;2018\nF1.1;40;60;80\nF2.1;500;600;650\n", "bench")
 
     stop = time.monotonic() + args.seconds
-    page_times: list[float] = []
-    page_errors: list[str] = []
-    lock = threading.Lock()
+    import multiprocessing
 
-    def session(i: int) -> None:
-        tests = {p: AppTest.from_function(run_page, args=(p,), default_timeout=60) for p in PAGES}
-        n = i
-        while time.monotonic() < stop:
-            page = PAGES[n % len(PAGES)]
-            n += 1
-            start = time.perf_counter()
-            at = tests[page].run()
-            elapsed = time.perf_counter() - start
-            with lock:
-                page_times.append(elapsed)
-                if at.exception:
-                    page_errors.append(f"{page}: {at.exception[0].message[:120]}")
+    spawn = multiprocessing.get_context("spawn")
+    results = spawn.Queue()
+    sessions = [spawn.Process(target=session, args=(i, args.seconds, results)) for i in range(args.sessions)]
+    for proc in sessions:
+        proc.start()
 
     hand = {"attempted": 0, "applied": [], "failed": []}
 
@@ -84,8 +104,7 @@ def main() -> None:
                 hand["failed"].append(f"{type(e).__name__}: {e}"[:160])
             time.sleep(0.2)
 
-    threads = [threading.Thread(target=session, args=(i,)) for i in range(args.sessions)]
-    threads.append(threading.Thread(target=hand_writer))
+    threads = [threading.Thread(target=hand_writer)]
     for t in threads:
         t.start()
     cli = {"attempted": 0, "applied": [], "failed": []}
@@ -95,7 +114,7 @@ def main() -> None:
     while time.monotonic() < stop:
         value += 1
         path = files / f"envoi_{value}.csv"
-        path.write_text(f"indicateur;2018\nF2.4;{value}\n", encoding="utf-8")
+        path.write_text(f"indicateur;2018\nF2.1;{value}\n", encoding="utf-8")
         cli["attempted"] += 1
         done = subprocess.run(
             [sys.executable, "-m", "indicators.cli", "import", str(path), "--user", "cli"],
@@ -110,6 +129,14 @@ def main() -> None:
             cli["failed"].append(done.stderr.strip()[:160])
     for t in threads:
         t.join()
+    page_times: list[float] = []
+    page_errors: list[str] = []
+    for _ in sessions:
+        times, errors = results.get(timeout=120)
+        page_times += times
+        page_errors += errors
+    for proc in sessions:
+        proc.join(30)
 
     journal = store.framework() and None
     from indicators.history import journal as read_journal
@@ -118,7 +145,7 @@ def main() -> None:
     journal = read_journal(store)
     edits = set(journal[journal["kind"] == "edit"]["id"])
     lost_hand = [cid for cid, _ in hand["applied"] if cid not in edits]
-    cli_values = set(value_history(store, "F2.4", 2018)["value"].dropna().astype(int))
+    cli_values = set(value_history(store, "F2.1", 2018)["value"].dropna().astype(int))
     lost_cli = [v for v in cli["applied"] if v not in cli_values]
     times = sorted(page_times)
     p95 = times[int(0.95 * (len(times) - 1))] if times else float("nan")
