@@ -149,6 +149,8 @@ def test_upload_confirm_and_see_the_new_figure(server, browser):
 
     page.goto(f"{server}/import")
     wait_ready(page, "Importer")
+    page.locator('[data-testid="stFileUploaderDropzone"]').wait_for(timeout=30_000)
+    screenshot(page, 1280, "import-vide-1280.png")
     page.locator('input[type="file"]').set_input_files(
         files=[{"name": "ardan_2017.csv", "mimeType": "text/csv", "buffer": b"indicateur;2017\nF1.1;73\n"}]
     )

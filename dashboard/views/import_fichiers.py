@@ -68,6 +68,16 @@ if common.has_demo(store, str(store.path)):
     )
     st.stop()
 
+# Streamlit writes its drop zone's instructions and button in English: say them in French instead.
+st.html(
+    """<style>
+    [data-testid="stFileUploaderDropzoneInstructions"] * { font-size: 0 !important; }
+    [data-testid="stFileUploaderDropzoneInstructions"]::before {
+        content: "Glissez les fichiers ici, ou cliquez sur « Parcourir »"; font-size: 0.875rem; }
+    [data-testid="stFileUploaderDropzone"] button * { font-size: 0 !important; }
+    [data-testid="stFileUploaderDropzone"] button::after { content: "Parcourir"; font-size: 0.875rem; }
+    </style>"""
+)
 uploads = st.file_uploader(
     f"Fichiers CSV ou Excel (.xlsx), {formatting.number(float(settings.get('max_file_mb')))} Mo au plus chacun",
     accept_multiple_files=True,
