@@ -1,9 +1,10 @@
 """What every page shares: the store (one cached Store object, never an open connection), cached
 reads that writes clear precisely, the demo banner, and small rendering helpers.
 
-Cache rule: each `load_*` function caches one read; a write clears exactly the reads it made stale
-(`after_values_write`, `after_text_write`, `after_milestone_write`, `after_demo_removal`). The short
-TTL picks up what the `kpi` command writes while the dashboard runs.
+Cache rule: each `load_*` function caches one read; a write made from the dashboard clears the reads
+it made stale (`after_values_write`, `after_text_write`, `after_milestone_write`, `after_budget_write`,
+`after_training_write`, `after_demo_removal`), and every page's view model (`load_view`, which draws on
+many reads). The TTLs pick up what the `kpi` command writes while the dashboard runs (within a minute).
 """
 
 from __future__ import annotations
