@@ -18,6 +18,7 @@ import io
 import threading
 
 from indicators import formatting
+from indicators.errors import Refused
 from indicators.reports import Bullets, Figure, Paragraph, Report, Section, Table
 
 FORMATS = ("html", "pdf", "docx")
@@ -61,13 +62,19 @@ def render_images(report: Report) -> int:
     todo = [f for f in figures(report) if f.png is None]
     if not todo:
         return 0
-    _ensure_kaleido()
-    import kaleido
+    try:
+        _ensure_kaleido()
+        import kaleido
 
-    with _kaleido_lock:  # one chromium tab serves the process: one figure at a time
-        for f in todo:
-            opts = {"format": "png", "width": f.width, "height": f.height, "scale": SCALE}
-            f.png = kaleido.calc_fig_sync(f.figure.to_plotly_json(), opts=opts)
+        with _kaleido_lock:  # one chromium tab serves the process: one figure at a time
+            for f in todo:
+                opts = {"format": "png", "width": f.width, "height": f.height, "scale": SCALE}
+                f.png = kaleido.calc_fig_sync(f.figure.to_plotly_json(), opts=opts)
+    except Exception as e:  # kaleido and chromium fail in many ways; the person needs the next step
+        raise Refused(
+            "Impossible de dessiner les graphiques du rapport : chromium est absent ou n'a pas démarré "
+            f"({type(e).__name__}). « bash scripts/system-packages.sh » l'installe."
+        ) from e
     return len(todo)
 
 

@@ -195,3 +195,17 @@ def test_a_page_of_each_format_as_png(annual, tmp_path):
     converted = pdfium.PdfDocument((tmp_path / "annuel.pdf").read_bytes())
     assert len(converted) > 3
     converted[1].render(scale=1.5).to_pil().save(SHOTS / "annuel-2017-docx-page2.png")
+
+
+def test_a_missing_chromium_gives_a_clear_message(store, monkeypatch):
+    import kaleido
+
+    from indicators.errors import Refused
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no browser")
+
+    monkeypatch.setattr(kaleido, "calc_fig_sync", broken)
+    report = reports.build(store, year=2016)
+    with pytest.raises(Refused, match="chromium est absent"):
+        rendering.to_html(report)
