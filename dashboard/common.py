@@ -10,13 +10,15 @@ many reads). The TTLs pick up what the `kpi` command writes while the dashboard 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from indicators import budget, charts, demo, history, milestones, settings, texts, training
+from indicators import access, budget, charts, demo, history, milestones, settings, texts, training
+from indicators.errors import KpiError
 from indicators.framework import Framework
 from indicators.kpis import STATUS_STYLE, kpi_table
 from indicators.storage import Store
@@ -179,9 +181,86 @@ def status_badge(status: str) -> str:
     return f":{STATUS_BADGE.get(status, 'gray')}-badge[{icon} {word}]"
 
 
-def current_user() -> str:
-    """Who the journal records for writes made from the dashboard (login arrives with access control)."""
-    return settings.default_user()
+@st.cache_data(ttl=30, show_spinner=False)
+def load_accounts_exist(_store: Store, db_path: str) -> bool:
+    return access.accounts_exist(_store)
+
+
+def current_user() -> str | None:
+    """Who the journal records for the dashboard's writes: before the first account, KPI_USER (or the
+    server's account); afterwards the person logged in this session (None when nobody is, or the
+    session expired)."""
+    store = get_store()
+    if not load_accounts_exist(store, str(store.path)):
+        return settings.default_user()
+    login = st.session_state.get("login")
+    if not login:
+        return None
+    if time.time() - login["at"] > settings.get_float("session_minutes") * 60:
+        st.session_state.pop("login", None)
+        st.session_state["login_expired"] = True
+        return None
+    return login["name"]
+
+
+def allowed(permission: str) -> bool:
+    store = get_store()
+    if not load_accounts_exist(store, str(store.path)):
+        return True
+    return access.allowed(store, current_user(), permission)
+
+
+def refused(permission: str, what: str) -> bool:
+    """Show a French refusal (and return True) when the session may not do `permission`."""
+    if allowed(permission):
+        return False
+    roles, _ = access.PERMISSIONS[permission]
+    names = ", ".join(access.ROLES[r] for r in sorted(roles))
+    user = current_user()
+    who = "Connectez-vous (menu de gauche) pour" if user is None else f"Votre compte « {user} » ne permet pas de"
+    st.error(f"{who} {what} : il faut le rôle {names}.", icon=":material/lock:")
+    return True
+
+
+def require_page(permission: str, what: str) -> None:
+    """A page (or part of page) that writes: without the right role, a French refusal and no form."""
+    if allowed(permission):
+        return
+    roles, _ = access.PERMISSIONS[permission]
+    names = ", ".join(access.ROLES[r] for r in sorted(roles))
+    user = current_user()
+    who = "Connectez-vous (menu de gauche) pour" if user is None else f"Votre compte « {user} » ne permet pas de"
+    st.error(f"{who} {what} : il faut le rôle {names}.", icon=":material/lock:")
+    st.stop()
+
+
+def login_box() -> None:
+    """In the sidebar, once accounts exist: log in (rate-limited, sessions expire) or out."""
+    store = get_store()
+    if not load_accounts_exist(store, str(store.path)):
+        st.caption(f"Utilisateur : {settings.default_user()} (aucun compte créé : « kpi user add NOM --role admin »)")
+        return
+    user = current_user()
+    if user:
+        role = access.role_of(store, user)
+        st.caption(f"Connecté : {user} ({access.ROLES.get(role, 'compte désactivé')})")
+        if st.button("Se déconnecter", key="logout"):
+            st.session_state.pop("login", None)
+            st.rerun()
+        return
+    if st.session_state.pop("login_expired", False):
+        st.info("Votre session a expiré : reconnectez-vous.", icon=":material/timer:")
+    with st.form("login", clear_on_submit=True):
+        name = st.text_input("Compte", key="login_name")
+        password = st.text_input("Mot de passe", type="password", key="login_password")
+        if st.form_submit_button("Se connecter"):
+            try:
+                access.authenticate(store, name, password)
+            except KpiError as e:
+                st.error(plain(str(e)), icon=":material/block:")
+            else:
+                st.session_state["login"] = {"name": name, "at": time.time()}
+                st.rerun()
 
 
 def demo_banner(store: Store) -> None:
@@ -193,7 +272,7 @@ def demo_banner(store: Store) -> None:
         f"**{demo.DEMO_LABEL}** — les chiffres affichés sont fictifs, pour découvrir l'outil.",
         icon=":material/warning:",
     )
-    if right.button("Retirer les données d'exemple", key="remove_demo", type="secondary"):
+    if allowed("write") and right.button("Retirer les données d'exemple", key="remove_demo", type="secondary"):
         n = demo.remove_demo(store, current_user())
         after_demo_removal()
         st.toast(f"Données d'exemple retirées ({n} valeurs).")

@@ -246,3 +246,23 @@ def audit(store):
             ["Le", "user_name", "summary", "details", "action"]
         ].rename(columns={"user_name": "Par", "summary": "Action", "details": "Détails"}),
     }
+
+
+def year_states(store):
+    """Each year's approval state as a table."""
+    import pandas as pd
+
+    from indicators import access
+
+    rows = []
+    for year, (state, reason, who, when) in access.year_states(store).items():
+        rows.append(
+            {
+                "Année": str(year),
+                "État": access.STATES[state],
+                "Par": who or "",
+                "Le": formatting.timestamp(when) if when else "",
+                "Raison": reason or "",
+            }
+        )
+    return pd.DataFrame(rows)

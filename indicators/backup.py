@@ -9,6 +9,7 @@ the current store, then swaps the files in one rename.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -123,6 +124,12 @@ def check(path: Path) -> tuple[int, int]:
 def restore(store: Store, source: str | Path, user: str) -> Backup:
     """Replace the store by a backup. The current store is backed up first (returned); a store that can
     no longer be opened is kept byte for byte instead."""
+    from indicators.access import require
+
+    if store.path.exists():
+        # A store too damaged to read its accounts cannot check the role: the restore is the way out.
+        with contextlib.suppress(StoreError):
+            require(store, user, "admin")
     source = Path(source).expanduser().resolve()
     if source == store.path:
         raise Refused("Ce fichier est le magasin lui-même, pas une sauvegarde.")

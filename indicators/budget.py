@@ -87,6 +87,9 @@ def amend_plan(store: Store, year: int, line: str, party: str, amount: float, us
 
     Raises Refused (first year, unknown line or party, negative amount, no reason, demo data).
     """
+    from indicators import access
+
+    access.require(store, user, "write")
     fw = store.framework()
     _require_budget(fw)
     year = int(year)
@@ -102,6 +105,7 @@ def amend_plan(store: Store, year: int, line: str, party: str, amount: float, us
     if not str(reason or "").strip():
         raise Refused("Indiquez la raison de la modification du budget : elle est obligatoire et figure au journal.")
     amount = round(float(amount), 2)
+    access.refuse_if_locked(store, [year])
     current = plan_frame(store)
     hit = current[(current["year"] == year) & (current["line"] == line) & (current["party"] == party)]
     before = float(hit["amount"].iloc[0]) if len(hit) else 0.0
@@ -149,7 +153,11 @@ def payments_frame(store: Store) -> pd.DataFrame:
 def record_payment(
     store: Store, year: int, kind: str, paid_on: dt.date, amount: float, user: str, reference: str | None = None
 ) -> int:
-    """Record a subsidy payment received (or, kind 'reversement', money paid back). Returns its id."""
+    """Record a subsidy payment received (or, kind 'reversement', money paid back). Returns its id.
+    Payments are not locked with the year: the 30 % balance is paid after the year's report."""
+    from indicators.access import require
+
+    require(store, user, "write")
     fw = store.framework()
     _require_budget(fw)
     if int(year) not in fw.years:
@@ -174,6 +182,9 @@ def cancel_payment(store: Store, payment_id: int, user: str, reason: str) -> int
     """Cancel a wrongly recorded payment by a counter-entry (nothing is deleted). Returns its id."""
     if not str(reason or "").strip():
         raise Refused("Indiquez la raison de l'annulation : elle est obligatoire et figure au journal.")
+    from indicators.access import require
+
+    require(store, user, "write")
     with store.transaction() as con:
         Store.refuse_if_demo(con)
         row = con.execute(

@@ -61,12 +61,15 @@ def init(
     user: UserOption = None,
 ) -> None:
     """Créer ou mettre à jour le magasin et y charger le référentiel (sans effet si rien n'a changé)."""
+    from indicators import access
     from indicators.demo import load_demo
     from indicators.framework import load_framework
 
     store = _store(db)
     is_new = not store.path.exists()
     fw = load_framework(framework or settings.get("framework"))
+    if not is_new and access.accounts_exist(store) and store.framework().sha256 != fw.sha256:
+        access.require(store, _user(user), "admin")  # amending the framework is the admin's
     changed = store.load_framework(fw, _user(user))
     typer.echo(f"Magasin : {store.path} (schéma v{store.schema_version()})")
     typer.echo(f"Référentiel : {fw.short_title} — " + ("chargé." if changed else "déjà à jour."))
@@ -263,7 +266,10 @@ def export(
 
     if fmt not in FORMATS:
         _fail("Format inconnu : choisissez csv, xlsx ou parquet.", 2)
+    from indicators.access import require
+
     store = _store(db)
+    require(store, settings.default_user(), "export")
     path, rows = do_export(store, fmt, out)
     _demo_banner(store)
     typer.echo(f"{formatting.plural(rows, 'valeur')} exportée(s) : {path}")
@@ -316,7 +322,10 @@ def report(
         _fail("Format inconnu : choisissez docx, pdf ou html.", 2)
     if final == (year is not None):
         _fail("Indiquez soit --year ANNÉE (rapport annuel), soit --final (rapport d'évaluation).", 2)
+    from indicators.access import require
+
     store = _store(db)
+    require(store, settings.default_user(), "report")
     model = reports.build(store, year=year, final=final)
     data = rendering.render(model, fmt)
     try:
@@ -393,6 +402,129 @@ def audit(
         return
     for r in frame.itertuples(index=False):
         typer.echo(f"{formatting.timestamp(r.logged_at.to_pydatetime())}  {r.user_name:<16} {r.summary}")
+
+
+users_app = typer.Typer(help="Comptes locaux : créer, lister, désactiver, changer le mot de passe ou le rôle.")
+app.add_typer(users_app, name="user")
+years_app = typer.Typer(help="Validation d'une année : soumettre, valider, renvoyer, déverrouiller.")
+app.add_typer(years_app, name="year")
+
+
+def _password(name: str, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt(f"Mot de passe de « {name} »", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Nom du compte.")],
+    role: Annotated[str, typer.Option(help="lecteur, charge_de_mission, evaluateur ou admin.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Lire le mot de passe sur l'entrée standard.")
+    ] = False,
+    user: UserOption = None,
+    db: DbOption = None,
+) -> None:
+    """Créer un compte (le premier doit être un administrateur ; ensuite, il faut agir en administrateur)."""
+    from indicators import access
+
+    store = _store(db)
+    access.add_user(store, name, role, _password(name, password_stdin), _user(user))
+    typer.echo(f"Compte « {name} » créé ({access.ROLES[role]}).")
+
+
+@users_app.command("list")
+def user_list(db: DbOption = None) -> None:
+    """Lister les comptes."""
+    from indicators import access
+
+    for u in access.list_users(_store(db)):
+        state = "actif" if u["active"] else "désactivé"
+        typer.echo(f"{u['name']:<24} {access.ROLES[u['role']]:<22} {state}")
+
+
+@users_app.command("disable")
+def user_disable(name: str, user: UserOption = None, db: DbOption = None) -> None:
+    """Désactiver un compte (il ne peut plus se connecter ni écrire)."""
+    from indicators import access
+
+    access.disable(_store(db), name, _user(user))
+    typer.echo(f"Compte « {name} » désactivé.")
+
+
+@users_app.command("set-password")
+def user_set_password(
+    name: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Lire le mot de passe sur l'entrée standard.")
+    ] = False,
+    user: UserOption = None,
+    db: DbOption = None,
+) -> None:
+    """Changer le mot de passe d'un compte."""
+    from indicators import access
+
+    access.set_password(_store(db), name, _password(name, password_stdin), _user(user))
+    typer.echo(f"Mot de passe de « {name} » changé.")
+
+
+@users_app.command("set-role")
+def user_set_role(name: str, role: str, user: UserOption = None, db: DbOption = None) -> None:
+    """Changer le rôle d'un compte."""
+    from indicators import access
+
+    access.set_role(_store(db), name, role, _user(user))
+    typer.echo(f"Rôle de « {name} » : {access.ROLES[role]}.")
+
+
+@years_app.command("status")
+def year_status(db: DbOption = None) -> None:
+    """L'état de chaque année : brouillon, soumis ou validé."""
+    from indicators import access
+
+    for year, (state, reason, who, when) in access.year_states(_store(db)).items():
+        extra = f" — {who}, {formatting.timestamp(when)}" if when else ""
+        typer.echo(f"{year} : {access.STATES[state]}{extra}" + (f" ({reason})" if reason else ""))
+
+
+def _year_action(action: str, year: int, reason: str | None, user: str | None, db) -> None:
+    from indicators import access
+
+    store = _store(db)
+    who = _user(user)
+    if action in ("submit", "approve"):
+        getattr(access, f"{action}_year")(store, year, who)
+    else:
+        getattr(access, f"{action}_year")(store, year, who, reason or "")
+    typer.echo(f"{year} : {access.STATES[access.year_states(store)[year][0]]}.")
+
+
+ReasonOption = Annotated[str | None, typer.Option(help="Raison (obligatoire pour renvoyer ou déverrouiller).")]
+
+
+@years_app.command("submit")
+def year_submit(year: int, user: UserOption = None, db: DbOption = None) -> None:
+    """Soumettre les chiffres d'une année à la validation (ils ne bougent plus)."""
+    _year_action("submit", year, None, user, db)
+
+
+@years_app.command("approve")
+def year_approve(year: int, user: UserOption = None, db: DbOption = None) -> None:
+    """Valider une année soumise (évaluateur) : elle est verrouillée."""
+    _year_action("approve", year, None, user, db)
+
+
+@years_app.command("return")
+def year_return(year: int, reason: ReasonOption = None, user: UserOption = None, db: DbOption = None) -> None:
+    """Renvoyer une année soumise au chargé de mission, avec une raison (évaluateur)."""
+    _year_action("return", year, reason, user, db)
+
+
+@years_app.command("unlock")
+def year_unlock(year: int, reason: ReasonOption = None, user: UserOption = None, db: DbOption = None) -> None:
+    """Déverrouiller une année validée, avec une raison (évaluateur)."""
+    _year_action("unlock", year, reason, user, db)
 
 
 @app.command()

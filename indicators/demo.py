@@ -167,6 +167,9 @@ def load_demo(store: Store) -> int:
 def remove_demo(store: Store, user: str) -> int:
     """Delete every demo row (values, expenses, texts, milestones, plan, payments, training). Returns how
     many indicator values were removed."""
+    from indicators.access import require
+
+    require(store, user, "write")
     with store.transaction() as con:
         ids = [r[0] for r in con.execute("SELECT id FROM changesets WHERE kind = 'demo'").fetchall()]
         if not ids:

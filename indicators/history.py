@@ -173,8 +173,10 @@ def revert(
 ) -> RevertResult:
     """Undo an import or an edit. Raises NotFound, Refused (already reverted, wrong kind, demo)."""
     if not dry_run:
+        from indicators.access import require
         from indicators.backup import auto_backup
 
+        require(store, user, "write")
         auto_backup(store, "annulation")
     with store.transaction(commit=not dry_run) as con:
         row = con.execute("SELECT kind, state, domain FROM journal WHERE id = ?", [changeset_id]).fetchone()
@@ -191,6 +193,11 @@ def revert(
             by = con.execute("SELECT id FROM changesets WHERE reverts = ?", [changeset_id]).fetchone()[0]
             raise Refused(f"L'import n° {changeset_id} a déjà été annulé (annulation n° {by}).")
         con.execute(EXPENSE_REVERT_SQL if expenses else REVERT_SQL, {"target": changeset_id})
+        from indicators.access import refuse_if_locked_con
+
+        refuse_if_locked_con(
+            con, [r[0] for r in con.execute("SELECT DISTINCT year FROM revert_plan WHERE still_current").fetchall()]
+        )
         counts = con.execute(
             "SELECT count(*) FILTER (WHERE still_current AND old_value IS NOT NULL), "
             "count(*) FILTER (WHERE still_current AND old_value IS NULL), count(*) FROM revert_plan"

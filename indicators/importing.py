@@ -361,6 +361,11 @@ def _apply(
     preview_limit: int,
 ) -> ImportResult:
     con.execute(DIFF_SQL)
+    from indicators.access import refuse_if_locked_con
+
+    refuse_if_locked_con(
+        con, [r[0] for r in con.execute("SELECT DISTINCT year FROM diff WHERE change <> 'inchangé'").fetchall()]
+    )
     counts = dict(con.execute("SELECT change, count(*) FROM diff GROUP BY change").fetchall())
     added, changed, unchanged = counts.get("nouveau", 0), counts.get("modifié", 0), counts.get("inchangé", 0)
     changes = con.execute(
@@ -452,8 +457,10 @@ def import_files(
     if refusals:
         raise ImportRefused(refusals)
     if not dry_run:
+        from indicators.access import require
         from indicators.backup import auto_backup
 
+        require(store, user, "write")
         auto_backup(store, "import")
     results = []
     with store.transaction(commit=not dry_run) as con:
@@ -499,6 +506,10 @@ def record_value(
     """
     if not str(reason or "").strip():
         raise Refused("Indiquez la raison de la modification : elle est obligatoire et figure au journal.")
+    if not dry_run:
+        from indicators.access import require
+
+        require(store, user, "write")
     header = ["indicateur", "année", "valeur", "commentaire"]
     value_text = value if isinstance(value, str) else repr(float(value)).removesuffix(".0")
     table = pa.table(

@@ -29,6 +29,9 @@ def set_state(
 
     Raises Refused (unknown milestone or state, year outside the convention, demo data present).
     """
+    from indicators.access import require
+
+    require(store, user, "write")
     fw = store.framework()
     codes = {m.code for m in fw.milestones}
     if milestone not in codes:

@@ -57,6 +57,18 @@ SETTINGS = (
         "Nombre de sauvegardes automatiques gardées (les plus anciennes sont effacées ; 0 les désactive).",
     ),
     Setting(
+        "session_minutes",
+        "KPI_SESSION_MINUTES",
+        "480",
+        "Durée d'une connexion au tableau de bord, en minutes, avant qu'il faille se reconnecter.",
+    ),
+    Setting(
+        "login_to_view",
+        "KPI_LOGIN_TO_VIEW",
+        "0",
+        "1 : il faut se connecter même pour consulter le tableau de bord (par défaut, seule l'écriture l'exige).",
+    ),
+    Setting(
         "user",
         "KPI_USER",
         "",

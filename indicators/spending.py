@@ -213,6 +213,11 @@ def apply(
 ) -> ImportResult:
     """Write the staged amounts as new versions (one changeset), or only report them for a dry run."""
     con.execute(DIFF_SQL)
+    from indicators.access import refuse_if_locked_con
+
+    refuse_if_locked_con(
+        con, [r[0] for r in con.execute("SELECT DISTINCT year FROM exp_diff WHERE change <> 'inchangé'").fetchall()]
+    )
     counts = dict(con.execute("SELECT change, count(*) FROM exp_diff GROUP BY change").fetchall())
     added, changed, unchanged = counts.get("nouveau", 0), counts.get("modifié", 0), counts.get("inchangé", 0)
     changes = con.execute(
@@ -290,6 +295,10 @@ def record_expense(
 
     if not str(reason or "").strip():
         raise Refused("Indiquez la raison de la modification : elle est obligatoire et figure au journal.")
+    if not dry_run:
+        from indicators.access import require
+
+        require(store, user, "write")
     amount_text = amount if isinstance(amount, str) else f"{float(amount):.2f}".replace(".", ",")
     table = pa.table(
         {

@@ -218,10 +218,35 @@ CREATE TABLE training_records (
 );
 """
 
+SCHEMA_V4 = """
+-- Local accounts. Updated in place (role, password, active), every change journaled in `audit`.
+CREATE TABLE users (
+    name VARCHAR PRIMARY KEY,
+    role VARCHAR NOT NULL,            -- lecteur | charge_de_mission | evaluateur | admin
+    password_hash VARCHAR NOT NULL,   -- argon2id
+    active BOOLEAN NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+-- Every login attempt, for rate limiting and the audit.
+CREATE SEQUENCE login_seq START 1;
+CREATE TABLE login_attempts (id BIGINT NOT NULL, name VARCHAR NOT NULL, tried_at TIMESTAMP NOT NULL, ok BOOLEAN NOT NULL);
+-- Append-only: each year's approval state (brouillon when never set).
+CREATE SEQUENCE year_state_seq START 1;
+CREATE TABLE year_states (
+    id BIGINT NOT NULL,
+    year INTEGER NOT NULL,
+    state VARCHAR NOT NULL,           -- brouillon | soumis | valide
+    reason VARCHAR,
+    user_name VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "initial schema", SCHEMA_V1),
     (2, "texts for the reports and milestone states", SCHEMA_V2),
     (3, "budget: actual spending, plan amendments, subsidy payments, training records", SCHEMA_V3),
+    (4, "accounts, login attempts, year approval states", SCHEMA_V4),
 )
 
 FRAMEWORK_FRESHNESS = 2.0  # seconds

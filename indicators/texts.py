@@ -62,8 +62,13 @@ def write_text(
 
     Raises Refused (unknown topic, indicator or year, text too long, demo data present).
     """
+    from indicators import access
+
     fw = store.framework()
     key_indicator, key_year = _key(fw, topic, indicator, year)
+    access.require(store, user, "conclude" if topic == "conclusions" else "write")
+    if key_year:
+        access.refuse_if_locked(store, [key_year])
     body = (body or "").strip()
     if len(body) > MAX_CHARS:
         raise Refused(f"Texte trop long : {len(body)} caractères (au plus {MAX_CHARS}).")

@@ -165,6 +165,9 @@ def record_year(
     note: str | None = None,
 ) -> None:
     """Record (or correct, by a new version) a year's actual figures of the training."""
+    from indicators.access import require
+
+    require(store, user, "write")
     fw = store.framework()
     t = _training(fw)
     if int(year) not in fw.years:

@@ -97,6 +97,7 @@ def test_migrations_are_recorded_and_idempotent(store):
             (1, "initial schema"),
             (2, "texts for the reports and milestone states"),
             (3, "budget: actual spending, plan amendments, subsidy payments, training records"),
+            (4, "accounts, login attempts, year approval states"),
         ]
     from indicators.storage import MIGRATIONS, Store
 
@@ -160,5 +161,5 @@ def test_busy_store_is_retried_then_reported(tmp_path):
         Store(path, lock_timeout=0.5).schema_version()
     assert 0.4 < time.monotonic() - start < 2.5
     # With a longer wait, the write goes through once the other process lets go.
-    assert Store(path, lock_timeout=10).schema_version() == 3
+    assert Store(path, lock_timeout=10).schema_version() == 4
     holder.wait()

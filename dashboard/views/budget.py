@@ -76,6 +76,7 @@ else:
     st.info(f"Aucun versement enregistré pour {year}.", icon=":material/info:")
 
 st.subheader("Saisir")
+common.require_page("write", "saisir des montants ou des versements")
 if common.has_demo(store, path):
     st.info(
         "Retirez d'abord les données d'exemple (bouton en haut de page) pour saisir de vrais montants.",

@@ -94,6 +94,7 @@ with record_tab:
         st.info("Aucune année n'est encore enregistrée.", icon=":material/info:")
     else:
         st.dataframe(records, hide_index=True, width="stretch")
+    common.require_page("write", "enregistrer les chiffres de la formation")
     if common.has_demo(store, path):
         st.info("Retirez d'abord les données d'exemple pour enregistrer de vrais chiffres.", icon=":material/info:")
         st.stop()

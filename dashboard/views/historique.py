@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import common
-from indicators import formatting, history
+from indicators import access, formatting, history
 from indicators.errors import KpiError
 
 store = common.get_store()
@@ -29,6 +29,31 @@ st.dataframe(
     column_config={"Empreinte SHA-256": st.column_config.TextColumn(width="medium")},
 )
 
+st.subheader("Validation des années")
+states = common.load_view(store, path, "year_states")
+st.dataframe(states, hide_index=True, width="stretch")
+left, mid, right = st.columns([1, 2, 2])
+y = left.selectbox("Année", fw.years, key="state_year")
+reason = mid.text_input("Raison (pour renvoyer ou déverrouiller)", key="state_reason")
+actions = {
+    "submit": ("Soumettre", "submit", access.submit_year),
+    "approve": ("Valider", "approve", access.approve_year),
+    "return": ("Renvoyer", "approve", access.return_year),
+    "unlock": ("Déverrouiller", "approve", access.unlock_year),
+}
+with right:
+    for key, (label, permission, action) in actions.items():
+        if common.allowed(permission) and st.button(label, key=f"year_{key}"):
+            try:
+                args = (store, y, common.current_user()) + ((reason,) if key in ("return", "unlock") else ())
+                action(*args)
+            except KpiError as e:
+                st.error(common.plain(str(e)), icon=":material/block:")
+            else:
+                common.after_values_write()
+                common.flash(f"Année {y} : {access.STATES[access.year_states(store)[y][0]]}.")
+                st.rerun()
+
 st.subheader("Historique d'une valeur")
 latest = page["latest"]
 left, right = st.columns(2)
@@ -46,6 +71,7 @@ else:
     st.dataframe(versions, hide_index=True, width="stretch")
 
 st.subheader("Annuler un import ou une saisie")
+common.require_page("write", "annuler un import ou une saisie")
 if not page["revertable"]:
     st.info("Aucun import ni aucune saisie à annuler.", icon=":material/info:")
     st.stop()

@@ -23,6 +23,7 @@ LAYOUTS = {
 }
 
 st.title("Importer les fichiers des partenaires")
+common.require_page("write", "importer des fichiers")
 
 
 @st.cache_data(show_spinner=False)

@@ -15,6 +15,7 @@ common.demo_banner(store)
 state = st.session_state
 
 st.title("Rapports")
+common.require_page("report", "produire un rapport")
 st.markdown(
     "Le **rapport d'activité** d'une année (rapport moral et financier, à remettre au premier trimestre de "
     f"l'année suivante, art. 7) et le **rapport d'évaluation** {fw.period_label} (premier semestre "

@@ -22,6 +22,8 @@ labels = {i.code: f"{i.code} – {i.short_label}" for i in fw.indicators}
 latest = page["latest"]
 
 st.title("Saisie et commentaires")
+if not common.allowed("conclude"):
+    common.require_page("write", "saisir ou commenter")
 st.caption(f"Chaque modification est enregistrée au journal à votre nom ({user}) et peut être annulée.")
 common.show_flash()
 if common.has_demo(store, path):
@@ -36,66 +38,70 @@ tab_value, tab_explain, tab_actions, tab_milestones = st.tabs(
 )
 
 with tab_value:
-    left, right = st.columns(2)
-    code = left.selectbox("Indicateur", codes, format_func=labels.get, key="edit_indicator")
-    year = right.selectbox("Année", fw.years, index=fw.years.index(latest), key="edit_year")
-    ind = fw.indicator(code)
-    st.markdown(page["current"].get((code, year), "Aucune valeur enregistrée pour cette année."))
-    with st.form("edit_value", clear_on_submit=False):
-        new_value = st.text_input(
-            f"Nouvelle valeur ({ind.unit})",
-            key="edit_new_value",
-            help="Un nombre écrit à la française (1 234 ou 12,5)"
-            + ("; un nombre entier pour cet indicateur." if ind.whole else "."),
-        )
-        comment = st.text_input("Commentaire de la valeur (facultatif, repris dans les exports)", key="edit_comment")
-        reason = st.text_area("Raison de la modification (obligatoire)", key="edit_reason", max_chars=1000)
-        submitted = st.form_submit_button("Enregistrer la valeur", type="primary")
-    if submitted:
-        try:
-            result = record_value(store, code, year, new_value, user, reason, comment or None)
-        except ImportRefused as refused:
-            for error in refused.errors:
-                st.error(common.plain(f"« {error.column} » : {error.message}"), icon=":material/block:")
-        except KpiError as e:
-            st.error(common.plain(str(e)), icon=":material/block:")
-        else:
-            if result.added + result.changed:
-                common.after_values_write()
-                common.flash(f"Valeur enregistrée (changement n° {result.changeset_id}).")
-                for key in ("edit_new_value", "edit_comment", "edit_reason"):
-                    st.session_state.pop(key, None)
-                st.rerun()
-            st.info("Cette valeur était déjà enregistrée : rien n'a changé.", icon=":material/info:")
+    if not common.refused("write", "corriger une valeur"):
+        left, right = st.columns(2)
+        code = left.selectbox("Indicateur", codes, format_func=labels.get, key="edit_indicator")
+        year = right.selectbox("Année", fw.years, index=fw.years.index(latest), key="edit_year")
+        ind = fw.indicator(code)
+        st.markdown(page["current"].get((code, year), "Aucune valeur enregistrée pour cette année."))
+        with st.form("edit_value", clear_on_submit=False):
+            new_value = st.text_input(
+                f"Nouvelle valeur ({ind.unit})",
+                key="edit_new_value",
+                help="Un nombre écrit à la française (1 234 ou 12,5)"
+                + ("; un nombre entier pour cet indicateur." if ind.whole else "."),
+            )
+            comment = st.text_input(
+                "Commentaire de la valeur (facultatif, repris dans les exports)", key="edit_comment"
+            )
+            reason = st.text_area("Raison de la modification (obligatoire)", key="edit_reason", max_chars=1000)
+            submitted = st.form_submit_button("Enregistrer la valeur", type="primary")
+        if submitted:
+            try:
+                result = record_value(store, code, year, new_value, user, reason, comment or None)
+            except ImportRefused as refused:
+                for error in refused.errors:
+                    st.error(common.plain(f"« {error.column} » : {error.message}"), icon=":material/block:")
+            except KpiError as e:
+                st.error(common.plain(str(e)), icon=":material/block:")
+            else:
+                if result.added + result.changed:
+                    common.after_values_write()
+                    common.flash(f"Valeur enregistrée (changement n° {result.changeset_id}).")
+                    for key in ("edit_new_value", "edit_comment", "edit_reason"):
+                        st.session_state.pop(key, None)
+                    st.rerun()
+                st.info("Cette valeur était déjà enregistrée : rien n'a changé.", icon=":material/info:")
 
 with tab_explain:
-    st.markdown(
-        "L'explication d'un résultat (un retard, un report, un dépassement) figure sur la page de la fiche et "
-        "dans les rapports."
-    )
-    left, right = st.columns(2)
-    code = left.selectbox("Indicateur", codes, format_func=labels.get, key="explain_indicator")
-    year = right.selectbox("Année", fw.years, index=fw.years.index(latest), key="explain_year")
-    st.caption(page["captions"][(code, year)])
-    notes = page["texts"]
-    body = st.text_area(
-        "Explication",
-        value=texts.lookup(notes, "explanation", code, year),
-        key=f"explain_text_{code}_{year}",
-        height=150,
-        max_chars=texts.MAX_CHARS,
-    )
-    if st.button("Enregistrer l'explication", key="save_explanation", type="primary"):
-        try:
-            changed = texts.write_text(store, "explanation", body, user, indicator=code, year=year)
-        except KpiError as e:
-            st.error(common.plain(str(e)), icon=":material/block:")
-        else:
-            if changed:
-                common.after_text_write()
-                common.flash("Explication enregistrée.")
-                st.rerun()
-            st.info("Rien n'a changé.", icon=":material/info:")
+    if not common.refused("write", "expliquer un résultat"):
+        st.markdown(
+            "L'explication d'un résultat (un retard, un report, un dépassement) figure sur la page de la fiche et "
+            "dans les rapports."
+        )
+        left, right = st.columns(2)
+        code = left.selectbox("Indicateur", codes, format_func=labels.get, key="explain_indicator")
+        year = right.selectbox("Année", fw.years, index=fw.years.index(latest), key="explain_year")
+        st.caption(page["captions"][(code, year)])
+        notes = page["texts"]
+        body = st.text_area(
+            "Explication",
+            value=texts.lookup(notes, "explanation", code, year),
+            key=f"explain_text_{code}_{year}",
+            height=150,
+            max_chars=texts.MAX_CHARS,
+        )
+        if st.button("Enregistrer l'explication", key="save_explanation", type="primary"):
+            try:
+                changed = texts.write_text(store, "explanation", body, user, indicator=code, year=year)
+            except KpiError as e:
+                st.error(common.plain(str(e)), icon=":material/block:")
+            else:
+                if changed:
+                    common.after_text_write()
+                    common.flash("Explication enregistrée.")
+                    st.rerun()
+                st.info("Rien n'a changé.", icon=":material/info:")
 
 with tab_actions:
     notes = page["texts"]
@@ -138,44 +144,45 @@ with tab_actions:
             st.info("Rien n'a changé.", icon=":material/info:")
 
 with tab_milestones:
-    table = page["milestones"]
-    st.dataframe(page["milestones_frame"], hide_index=True, width="stretch")
-    by_code = table.set_index("code")
-    code = st.selectbox(
-        "Jalon", list(by_code.index), format_func=lambda c: f"{c} – {by_code.loc[c, 'label']}", key="milestone_code"
-    )
-    states = list(milestones.STATES)
-    left, right = st.columns(2)
-    state = left.selectbox(
-        "État",
-        states,
-        index=states.index(by_code.loc[code, "state"]),
-        format_func=lambda s: f"{milestones.STATES[s][1]} {milestones.STATES[s][0]}",
-        key=f"milestone_state_{code}",
-    )
-    years = [None, *fw.years]
-    current_year = by_code.loc[code, "year"]
-    when = right.selectbox(
-        "Année de réalisation (ou d'abandon)",
-        years,
-        index=years.index(int(current_year)) if pd.notna(current_year) else 0,
-        format_func=lambda y: "—" if y is None else str(y),
-        key=f"milestone_year_{code}",
-    )
-    note = st.text_input(
-        "Note (facultative)",
-        value=by_code.loc[code, "note"] if isinstance(by_code.loc[code, "note"], str) else "",
-        key=f"milestone_note_{code}",
-        max_chars=milestones.MAX_NOTE,
-    )
-    if st.button("Mettre à jour le jalon", key="save_milestone", type="primary"):
-        try:
-            changed = milestones.set_state(store, code, state, user, year=when, note=note)
-        except KpiError as e:
-            st.error(common.plain(str(e)), icon=":material/block:")
-        else:
-            if changed:
-                common.after_milestone_write()
-                common.flash(f"Jalon {code} mis à jour.")
-                st.rerun()
-            st.info("Rien n'a changé.", icon=":material/info:")
+    if not common.refused("write", "mettre à jour un jalon"):
+        table = page["milestones"]
+        st.dataframe(page["milestones_frame"], hide_index=True, width="stretch")
+        by_code = table.set_index("code")
+        code = st.selectbox(
+            "Jalon", list(by_code.index), format_func=lambda c: f"{c} – {by_code.loc[c, 'label']}", key="milestone_code"
+        )
+        states = list(milestones.STATES)
+        left, right = st.columns(2)
+        state = left.selectbox(
+            "État",
+            states,
+            index=states.index(by_code.loc[code, "state"]),
+            format_func=lambda s: f"{milestones.STATES[s][1]} {milestones.STATES[s][0]}",
+            key=f"milestone_state_{code}",
+        )
+        years = [None, *fw.years]
+        current_year = by_code.loc[code, "year"]
+        when = right.selectbox(
+            "Année de réalisation (ou d'abandon)",
+            years,
+            index=years.index(int(current_year)) if pd.notna(current_year) else 0,
+            format_func=lambda y: "—" if y is None else str(y),
+            key=f"milestone_year_{code}",
+        )
+        note = st.text_input(
+            "Note (facultative)",
+            value=by_code.loc[code, "note"] if isinstance(by_code.loc[code, "note"], str) else "",
+            key=f"milestone_note_{code}",
+            max_chars=milestones.MAX_NOTE,
+        )
+        if st.button("Mettre à jour le jalon", key="save_milestone", type="primary"):
+            try:
+                changed = milestones.set_state(store, code, state, user, year=when, note=note)
+            except KpiError as e:
+                st.error(common.plain(str(e)), icon=":material/block:")
+            else:
+                if changed:
+                    common.after_milestone_write()
+                    common.flash(f"Jalon {code} mis à jour.")
+                    st.rerun()
+                st.info("Rien n'a changé.", icon=":material/info:")

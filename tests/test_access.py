@@ -1,0 +1,249 @@
+"""Roles against every write function, accounts and login, the approval of a year, the page refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from indicators import access, budget, milestones, texts, training
+from indicators.errors import Refused
+from indicators.history import activity, revert
+from indicators.importing import import_file, record_value
+from indicators.spending import record_expense
+
+from .conftest import imp, snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "mot de passe long"
+ROLES = ["lecteur", "charge_de_mission", "evaluateur", "admin"]
+
+
+@pytest.fixture
+def accounts(store):
+    access.add_user(store, "admin", "admin", PASSWORD, "installation")
+    for role in ROLES[:3]:
+        access.add_user(store, role, role, PASSWORD, "admin")
+    return store
+
+
+def test_open_until_the_first_admin(store):
+    assert access.allowed(store, "quiconque", "write")
+    imp(store, "indicateur;2016\nF1.1;45\n")  # a fresh install writes as today
+    with pytest.raises(Refused, match="premier compte doit être un administrateur"):
+        access.add_user(store, "bruno", "charge_de_mission", PASSWORD, "bruno")
+    access.add_user(store, "alice", "admin", PASSWORD, "alice")
+    with pytest.raises(Refused, match="« inconnu » n'a pas de compte actif"):
+        import_file(store, "f.csv", b"indicateur;2016\nF1.1;46\n", "inconnu")
+    with pytest.raises(Refused, match="au moins 10 caractères"):
+        access.add_user(store, "bob", "lecteur", "court", "alice")
+    with pytest.raises(Refused, match="il faut le rôle administrateur"):
+        access.add_user(store, "bob", "lecteur", PASSWORD, "inconnu")
+
+
+def write_calls(store):
+    """Every function that writes, as (name, permission, call(user))."""
+    first = imp(store, "indicateur;2017\nF2.1;600\n")  # written before the accounts exist (open mode)
+    return [
+        ("import", "write", lambda u: import_file(store, "f.csv", b"indicateur;2016\nF1.1;45\n", u)),
+        ("saisie", "write", lambda u: record_value(store, "F1.3", 2016, 8, u, "raison")),
+        ("annulation", "write", lambda u: revert(store, first.changeset_id, u, "raison")),
+        ("explication", "write", lambda u: texts.write_text(store, "explanation", "x", u, "F1.1", 2016)),
+        ("conclusions", "conclude", lambda u: texts.write_text(store, "conclusions", "x", u)),
+        ("jalon", "write", lambda u: milestones.set_state(store, "J1", "en_cours", u)),
+        ("budget prévu", "write", lambda u: budget.amend_plan(store, 2017, "locaux", "CNAM", 11_000, u, "bail")),
+        ("versement", "write", lambda u: budget.record_payment(store, 2016, "avance", dt.date(2016, 12, 1), 100, u)),
+        ("dépense", "write", lambda u: record_expense(store, 2016, "locaux", "CNAM", 100, u, "facture")),
+        ("formation", "write", lambda u: training.record_year(store, 2016, 1, 1, 1, {"CNAM": 0, "CFA": 0}, u)),
+        ("soumission", "submit", lambda u: access.submit_year(store, 2018, u)),
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_against_each_write_function(store, role):
+    calls = write_calls(store)
+    access.add_user(store, "admin", "admin", PASSWORD, "installation")
+    if role != "admin":
+        access.add_user(store, role, role, PASSWORD, "admin")
+    for name, permission, call in calls:
+        allowed = role in access.PERMISSIONS[permission][0]
+        before = snapshot(store)
+        if allowed:
+            call(role)
+        else:
+            with pytest.raises(Refused, match="ne peut pas"):
+                call(role)
+            assert snapshot(store) == before, name
+
+
+def test_login_wrong_password_disabled_account_and_rate_limit(accounts):
+    assert access.authenticate(accounts, "evaluateur", PASSWORD) == "evaluateur"
+    with pytest.raises(Refused, match="Nom ou mot de passe incorrect"):
+        access.authenticate(accounts, "evaluateur", "mauvais mot de passe")
+    with pytest.raises(Refused, match="Nom ou mot de passe incorrect"):
+        access.authenticate(accounts, "personne", PASSWORD)  # same message: names are not revealed
+    access.disable(accounts, "lecteur", "admin")
+    with pytest.raises(Refused, match="désactivé"):
+        access.authenticate(accounts, "lecteur", PASSWORD)
+    for _ in range(access.MAX_FAILURES):
+        with pytest.raises(Refused):
+            access.authenticate(accounts, "charge_de_mission", "faux")
+    with pytest.raises(Refused, match="Trop d'essais"):
+        access.authenticate(accounts, "charge_de_mission", PASSWORD)  # even the right one, for a while
+    actions = list(activity(accounts)["action"])
+    assert {"login", "login_failed", "login_blocked", "user_disabled"} <= set(actions)
+    with pytest.raises(Refused, match="au moins un administrateur actif"):
+        access.disable(accounts, "admin", "admin")
+
+
+def test_password_is_hashed_with_argon2(accounts):
+    with accounts.connect() as con:
+        stored = con.execute("SELECT password_hash FROM users WHERE name = 'admin'").fetchone()[0]
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_the_approval_workflow_locks_a_year(accounts):
+    imp_as = lambda user, text: import_file(accounts, "f.csv", text.encode(), user)  # noqa: E731
+    imp_as("charge_de_mission", "indicateur;2017\nF1.1;64\n")
+    access.submit_year(accounts, 2017, "charge_de_mission")
+    with pytest.raises(Refused, match="Année verrouillée : 2017 \\(soumis\\)"):
+        imp_as("charge_de_mission", "indicateur;2017\nF1.1;65\n")
+    with pytest.raises(Refused, match="verrouillée"):
+        record_value(accounts, "F1.1", 2017, 66, "charge_de_mission", "correction")
+    with pytest.raises(Refused, match="verrouillée"):
+        texts.write_text(accounts, "explanation", "x", "charge_de_mission", "F1.1", 2017)
+    imp_as("charge_de_mission", "indicateur;2016\nF1.1;42\n")  # another year is not locked
+    with pytest.raises(Refused, match="il faut le rôle"):
+        access.approve_year(accounts, 2017, "charge_de_mission")
+    with pytest.raises(Refused, match="raison"):
+        access.return_year(accounts, 2017, "evaluateur", "")
+    access.return_year(accounts, 2017, "evaluateur", "F1.1 à vérifier")
+    imp_as("charge_de_mission", "indicateur;2017\nF1.1;65\n")
+    access.submit_year(accounts, 2017, "charge_de_mission")
+    access.approve_year(accounts, 2017, "evaluateur")
+    assert access.year_states(accounts)[2017][0] == "valide"
+    with pytest.raises(Refused, match="validé"):
+        imp_as("charge_de_mission", "indicateur;2017\nF1.1;70\n")
+    with pytest.raises(Refused, match="impossible de la passer"):
+        access.submit_year(accounts, 2017, "charge_de_mission")
+    access.unlock_year(accounts, 2017, "evaluateur", "erreur découverte par la CNAM")
+    imp_as("charge_de_mission", "indicateur;2017\nF1.1;70\n")
+    trail = [
+        json.loads(d)
+        for a, d in zip(activity(accounts)["action"], activity(accounts)["details"], strict=True)
+        if a == "year_state"
+    ]
+    assert [(t["before"], t["after"]) for t in reversed(trail)] == [
+        ("brouillon", "soumis"),
+        ("soumis", "brouillon"),
+        ("brouillon", "soumis"),
+        ("soumis", "valide"),
+        ("valide", "brouillon"),
+    ]
+
+
+def run_page(default: str) -> None:
+    from dashboard import common, navigation
+
+    navigation.build(common.framework(common.get_store()), default=default).run()
+
+
+def has_form(at: AppTest, page: str) -> bool:
+    if page == "import":
+        return bool(at.file_uploader)
+    if page == "saisie":
+        return any(t.key == "edit_reason" for t in at.text_area)
+    if page == "rapports":
+        return any(b.key == "make_report" for b in at.button)
+    return True
+
+
+@pytest.mark.parametrize(
+    ("login", "page", "refused"),
+    [
+        (None, "import", True),
+        ("lecteur", "import", True),
+        ("lecteur", "saisie", True),
+        ("charge_de_mission", "import", False),
+        ("charge_de_mission", "saisie", False),
+        ("lecteur", "rapports", True),
+        ("evaluateur", "rapports", False),
+        (None, "synthese", False),
+    ],
+)
+def test_pages_refuse_without_the_right_role(accounts, monkeypatch, login, page, refused):
+    from .test_dashboard import clear_caches
+
+    monkeypatch.setenv("KPI_DB", str(accounts.path))
+    clear_caches()
+    at = AppTest.from_function(run_page, args=(page,), default_timeout=30)
+    if login:
+        at.session_state["login"] = {"name": login, "at": time.time()}
+    at.run()
+    assert not at.exception
+    refusals = [e.value for e in at.error if "il faut le rôle" in e.value]
+    assert bool(refusals) == refused
+    assert has_form(at, page) == (not refused)  # no form behind a refusal
+    clear_caches()
+
+
+def test_an_evaluator_writes_only_the_conclusions_on_the_saisie_page(accounts, monkeypatch):
+    from .test_dashboard import clear_caches
+
+    monkeypatch.setenv("KPI_DB", str(accounts.path))
+    clear_caches()
+    at = AppTest.from_function(run_page, args=("saisie",), default_timeout=30)
+    at.session_state["login"] = {"name": "evaluateur", "at": time.time()}
+    at.run()
+    assert not has_form(at, "saisie")
+    at.text_area(key="conclusions_text").input("Objectifs largement atteints.").run()
+    at.button(key="save_conclusions").click().run()
+    assert "Conclusions enregistrées." in at.success[0].value
+    assert activity(accounts).iloc[0]["user_name"] == "evaluateur"
+    clear_caches()
+
+
+def test_an_expired_session_asks_to_log_in_again(accounts, monkeypatch):
+    from .test_dashboard import clear_caches
+
+    monkeypatch.setenv("KPI_DB", str(accounts.path))
+    monkeypatch.setenv("KPI_SESSION_MINUTES", "1")
+    clear_caches()
+    at = AppTest.from_function(run_page, args=("import",), default_timeout=30)
+    at.session_state["login"] = {"name": "charge_de_mission", "at": time.time() - 120}
+    at.run()
+    assert any("Connectez-vous" in e.value for e in at.error)
+    clear_caches()
+
+
+def test_user_and_year_commands(tmp_path):
+    db = tmp_path / "cli.duckdb"
+    env = {**os.environ, "KPI_DB": str(db), "KPI_LOCK_TIMEOUT": "30"}
+
+    def kpi(*args, user="alice", stdin=None):
+        return subprocess.run(
+            [sys.executable, "-m", "indicators.cli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**env, "KPI_USER": user},
+            timeout=120,
+        )
+
+    assert kpi("init").returncode == 0
+    assert kpi("user", "add", "alice", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
+    added = kpi("user", "add", "bruno", "--role", "charge_de_mission", "--password-stdin", stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    assert "bruno" in kpi("user", "list").stdout
+    refused = kpi("year", "submit", "2017", user="personne")
+    assert refused.returncode == 1 and "n'a pas de compte actif" in refused.stderr
+    assert kpi("year", "submit", "2017", user="bruno").returncode == 0
+    assert "2017 : soumis" in kpi("year", "status").stdout
