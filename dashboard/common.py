@@ -193,6 +193,9 @@ def current_user() -> str | None:
     store = get_store()
     if not load_accounts_exist(store, str(store.path)):
         return settings.default_user()
+    identity = oidc_identity()
+    if identity:  # signed in with the identity provider: the local account of the same name gives the role
+        return identity if access.role_of(store, identity) else None
     login = st.session_state.get("login")
     if not login:
         return None
@@ -201,6 +204,22 @@ def current_user() -> str | None:
         st.session_state["login_expired"] = True
         return None
     return login["name"]
+
+
+def oidc_configured() -> bool:
+    """True when `.streamlit/secrets.toml` has an [auth] section (OpenID Connect through st.login)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises its own error type
+        return False
+
+
+def oidc_identity() -> str | None:
+    """The e-mail (else the name) the identity provider gave, when the session signed in with it."""
+    user = st.user.to_dict() if hasattr(st.user, "to_dict") else dict(st.user)
+    if not user.get("is_logged_in"):
+        return None
+    return user.get("email") or user.get("name")
 
 
 def allowed(permission: str) -> bool:
@@ -246,11 +265,17 @@ def login_box() -> None:
         st.caption(f"Connecté : {user} ({access.ROLES.get(role, 'compte désactivé')})")
         if st.button("Se déconnecter", key="logout"):
             st.session_state.pop("login", None)
+            if oidc_identity():
+                st.logout()
             st.rerun()
         return
+    if (identity := oidc_identity()) and not access.role_of(store, identity):
+        st.warning(f"« {identity} » n'a pas de compte actif dans l'outil : demandez-le à l'administrateur.")
+    if oidc_configured() and st.button("Se connecter avec le compte de la Métropole", key="oidc_login"):
+        st.login()
     if st.session_state.pop("login_expired", False):
         st.info("Votre session a expiré : reconnectez-vous.", icon=":material/timer:")
-    with st.form("login", clear_on_submit=True):
+    with st.form("login_form", clear_on_submit=True):
         name = st.text_input("Compte", key="login_name")
         password = st.text_input("Mot de passe", type="password", key="login_password")
         if st.form_submit_button("Se connecter"):

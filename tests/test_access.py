@@ -247,3 +247,45 @@ def test_user_and_year_commands(tmp_path):
     assert refused.returncode == 1 and "n'a pas de compte actif" in refused.stderr
     assert kpi("year", "submit", "2017", user="bruno").returncode == 0
     assert "2017 : soumis" in kpi("year", "status").stdout
+
+
+def test_a_session_signed_in_with_the_identity_provider_gets_its_local_role(accounts, monkeypatch):
+    from .test_dashboard import clear_caches
+
+    access.add_user(accounts, "marie@ampmetropole.fr", "charge_de_mission", PASSWORD, "admin")
+    monkeypatch.setenv("KPI_DB", str(accounts.path))
+    clear_caches()
+    at = AppTest.from_function(run_page, args=("import",), default_timeout=30)
+    at.user = {"is_logged_in": True, "email": "marie@ampmetropole.fr"}
+    at.run()
+    assert has_form(at, "import")
+    at = AppTest.from_function(run_page, args=("import",), default_timeout=30)
+    at.user = {"is_logged_in": True, "email": "inconnu@example.org"}
+    at.run()
+    assert not has_form(at, "import")
+    assert any("Connectez-vous" in e.value for e in at.error)
+    app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=30)
+    app.user = {"is_logged_in": True, "email": "inconnu@example.org"}
+    app.run()
+    assert any("« inconnu@example.org » n'a pas de compte actif" in w.value for w in app.sidebar.warning)
+    clear_caches()
+
+
+def test_the_login_form_in_the_sidebar(accounts, monkeypatch):
+    from .test_dashboard import clear_caches
+
+    monkeypatch.setenv("KPI_DB", str(accounts.path))
+    clear_caches()
+    app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=30).run()
+    app.sidebar.text_input(key="login_name").input("charge_de_mission")
+    app.sidebar.text_input(key="login_password").input("pas le bon")
+    next(b for b in app.sidebar.button if b.label == "Se connecter").click().run()
+    assert any("Nom ou mot de passe incorrect" in e.value for e in app.sidebar.error)
+    app.sidebar.text_input(key="login_name").input("charge_de_mission")
+    app.sidebar.text_input(key="login_password").input(PASSWORD)
+    next(b for b in app.sidebar.button if b.label == "Se connecter").click().run()
+    assert not app.exception
+    assert any("Connecté : charge_de_mission (chargé(e) de mission)" in c.value for c in app.sidebar.caption)
+    app.sidebar.button(key="logout").click().run()
+    assert any(b.label == "Se connecter" for b in app.sidebar.button)
+    clear_caches()
