@@ -106,7 +106,11 @@ def synthese(store, period: str) -> dict:
                 "cards": cards,
             }
         )
+    from indicators import access
+
+    states = access.year_states(store)
     return {
+        "states": "Validation des chiffres : " + " · ".join(f"{y} {access.STATES[s[0]]}" for y, s in states.items()),
         "met": f"{met} sur {total}",
         "period_met": f"{period_met} sur {period_total}",
         "deadline": (formatting.date(deadline[0]), deadline[1], deadline[2]) if deadline else None,

@@ -159,7 +159,8 @@ def to_html(report: Report) -> str:
     parts.append(f'<h1>{_e(report.title)}</h1><p class="lead">{_e(report.subtitle)}</p>')
     parts.append("<p>" + "<br>".join(_e(p) for p in report.parties) + "</p>")
     parts.append(
-        f'<p class="meta">Période : {_e(report.period)}<br>Produit le {_e(generated)} (heure de Paris)</p></div>'
+        f'<p class="meta">Période : {_e(report.period)}<br>Produit le {_e(generated)} (heure de Paris)'
+        f"<br>{_e(report.status_line)}</p></div>"
     )
     parts += _html_blocks(report.sections, 1)
     parts.append("</body></html>")
@@ -223,7 +224,8 @@ def to_docx(report: Report) -> bytes:
     doc.add_paragraph(report.subtitle).runs[0].bold = True
     doc.add_paragraph("\n".join(report.parties))
     doc.add_paragraph(
-        f"Période : {report.period}\nProduit le {formatting.timestamp(report.generated_at)} (heure de Paris)"
+        f"Période : {report.period}\nProduit le {formatting.timestamp(report.generated_at)} (heure de Paris)\n"
+        f"{report.status_line}"
     )
     doc.add_page_break()
     _docx_blocks(doc, report.sections, 1, Cm)

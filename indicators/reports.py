@@ -75,6 +75,7 @@ class Report:
     generated_at: dt.datetime
     demo: bool
     sections: list[Section]
+    status_line: str = ""  # the approval state of the figures (brouillon / soumis / validé)
 
     @property
     def stem(self) -> str:
@@ -294,6 +295,14 @@ def build(store: Store, year: int | None = None, final: bool = False) -> Report:
             )
         )
     sections.append(Section("Annexe — provenance des chiffres", [_provenance(store)]))
+    from indicators import access
+
+    states = access.year_states(store)
+    status_line = "État des chiffres : " + " ; ".join(
+        f"{y} {access.STATES[states[y][0]]}"
+        + (f" (par {states[y][2]} le {formatting.timestamp(states[y][3])})" if states[y][0] != "brouillon" else "")
+        for y in years
+    )
     title = (
         f"Rapport d'évaluation {fw.period_label}"
         if final
@@ -309,6 +318,7 @@ def build(store: Store, year: int | None = None, final: bool = False) -> Report:
         dt.datetime.now(dt.UTC).replace(tzinfo=None),
         store.has_demo(),
         sections,
+        status_line,
     )
 
 

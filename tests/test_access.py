@@ -289,3 +289,21 @@ def test_the_login_form_in_the_sidebar(accounts, monkeypatch):
     app.sidebar.button(key="logout").click().run()
     assert any(b.label == "Se connecter" for b in app.sidebar.button)
     clear_caches()
+
+
+def test_year_states_show_in_reports_and_on_synthese(accounts, monkeypatch):
+    from indicators import reports
+
+    from .test_dashboard import clear_caches
+
+    access.submit_year(accounts, 2016, "charge_de_mission")
+    access.approve_year(accounts, 2016, "evaluateur")
+    report = reports.build(accounts, year=2016)
+    assert report.status_line.startswith("État des chiffres : 2016 validé (par evaluateur le ")
+    final = reports.build(accounts, final=True)
+    assert "2017 brouillon ; 2018 brouillon" in final.status_line
+    monkeypatch.setenv("KPI_DB", str(accounts.path))
+    clear_caches()
+    at = AppTest.from_function(run_page, args=("synthese",), default_timeout=30).run()
+    assert any(c.value == "Validation des chiffres : 2016 validé · 2017 brouillon · 2018 brouillon" for c in at.caption)
+    clear_caches()

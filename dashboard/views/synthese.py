@@ -25,6 +25,7 @@ choices = [str(y) for y in fw.years] + [fw.period_label]
 period = st.segmented_control("Période", choices, default=str(latest), key="synthese_period") or str(latest)
 page = common.load_view(store, str(store.path), "synthese", period)
 
+st.caption(page["states"])
 when = f"en {period}" if "-" not in period else f"sur {period}"
 c1, c3, c2 = st.columns(3)
 c1.metric(f"Objectifs atteints {when}", page["met"], help="Objectifs chiffrés dont le taux atteint 100 %.")
