@@ -186,6 +186,17 @@ def load_accounts_exist(_store: Store, db_path: str) -> bool:
     return access.accounts_exist(_store)
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def load_roles(_store: Store, db_path: str) -> dict[str, str]:
+    """Active accounts and their roles, for the page checks (the write functions check the store itself)."""
+    return {u["name"]: u["role"] for u in access.list_users(_store) if u["active"]}
+
+
+def role(user: str | None) -> str | None:
+    store = get_store()
+    return load_roles(store, str(store.path)).get(user or "")
+
+
 def current_user() -> str | None:
     """Who the journal records for the dashboard's writes: before the first account, KPI_USER (or the
     server's account); afterwards the person logged in this session (None when nobody is, or the
@@ -195,7 +206,7 @@ def current_user() -> str | None:
         return settings.default_user()
     identity = oidc_identity()
     if identity:  # signed in with the identity provider: the local account of the same name gives the role
-        return identity if access.role_of(store, identity) else None
+        return identity if role(identity) else None
     login = st.session_state.get("login")
     if not login:
         return None
@@ -226,7 +237,7 @@ def allowed(permission: str) -> bool:
     store = get_store()
     if not load_accounts_exist(store, str(store.path)):
         return True
-    return access.allowed(store, current_user(), permission)
+    return role(current_user()) in access.PERMISSIONS[permission][0]
 
 
 def refused(permission: str, what: str) -> bool:
@@ -261,15 +272,14 @@ def login_box() -> None:
         return
     user = current_user()
     if user:
-        role = access.role_of(store, user)
-        st.caption(f"Connecté : {user} ({access.ROLES.get(role, 'compte désactivé')})")
+        st.caption(f"Connecté : {user} ({access.ROLES.get(role(user), 'compte désactivé')})")
         if st.button("Se déconnecter", key="logout"):
             st.session_state.pop("login", None)
             if oidc_identity():
                 st.logout()
             st.rerun()
         return
-    if (identity := oidc_identity()) and not access.role_of(store, identity):
+    if (identity := oidc_identity()) and not role(identity):
         st.warning(f"« {identity} » n'a pas de compte actif dans l'outil : demandez-le à l'administrateur.")
     if oidc_configured() and st.button("Se connecter avec le compte de la Métropole", key="oidc_login"):
         st.login()
