@@ -100,8 +100,27 @@ figcaption { font-size: 10pt; font-weight: bold; margin-bottom: 1mm; }
 """
 
 
+# French typography: no line break before « : ; ! ? » or inside « guillemets ».
+_TYPOGRAPHY = (
+    (" :", "\u00a0:"),
+    (" ;", "\u202f;"),
+    (" !", "\u202f!"),
+    (" ?", "\u202f?"),
+    ("« ", "«\u00a0"),
+    (" »", "\u00a0»"),
+)
+
+
+def typo(text) -> str:
+    """`text` with the no-break spaces French typography asks for (the words are unchanged)."""
+    text = str(text)
+    for plain_space, no_break in _TYPOGRAPHY:
+        text = text.replace(plain_space, no_break)
+    return text
+
+
 def _e(text) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(typo(text), quote=True)
 
 
 def _html_blocks(blocks, level: int) -> list[str]:
@@ -253,11 +272,11 @@ def _docx_blocks(doc, blocks, level: int, Cm) -> None:  # noqa: N803 (docx's uni
 
     for b in blocks:
         if isinstance(b, Section):
-            doc.add_heading(b.title, level=min(level, 4))
+            doc.add_heading(typo(b.title), level=min(level, 4))
             _docx_blocks(doc, b.blocks, level + 1, Cm)
         elif isinstance(b, Paragraph):
             p = doc.add_paragraph()
-            run = p.add_run(b.text)
+            run = p.add_run(typo(b.text))
             if b.style == "lead":
                 run.bold = True
             elif b.style == "note":
@@ -266,10 +285,10 @@ def _docx_blocks(doc, blocks, level: int, Cm) -> None:  # noqa: N803 (docx's uni
                 run.italic, run.font.color.rgb = True, RGBColor(0x8C, 0x5A, 0x00)
         elif isinstance(b, Bullets):
             for item in b.items:
-                doc.add_paragraph(item, style="List Bullet")
+                doc.add_paragraph(typo(item), style="List Bullet")
         elif isinstance(b, Table):
             if b.caption:
-                doc.add_paragraph(b.caption).runs[0].bold = True
+                doc.add_paragraph(typo(b.caption)).runs[0].bold = True
             table = doc.add_table(rows=1, cols=len(b.columns))
             table.style = "Table Grid"
             for cell, name in zip(table.rows[0].cells, b.columns, strict=True):
@@ -279,7 +298,7 @@ def _docx_blocks(doc, blocks, level: int, Cm) -> None:  # noqa: N803 (docx's uni
             for values in b.rows:
                 cells = table.add_row().cells
                 for cell, value in zip(cells, values, strict=True):
-                    cell.text = value
+                    cell.text = typo(value)
                     for run in cell.paragraphs[0].runs:
                         run.font.size = Pt(8.5)
             if b.widths:  # Word and LibreOffice read the grid's widths, and each cell's
@@ -291,7 +310,7 @@ def _docx_blocks(doc, blocks, level: int, Cm) -> None:  # noqa: N803 (docx's uni
                     for cell, w in zip(row.cells, b.widths, strict=True):
                         cell.width = Cm(17.4 * w / total)
         elif isinstance(b, Figure):
-            caption = doc.add_paragraph(b.caption)
+            caption = doc.add_paragraph(typo(b.caption))
             caption.runs[0].bold = True
             caption.paragraph_format.keep_with_next = True
             doc.add_picture(io.BytesIO(b.png or b""), width=Cm(17))

@@ -114,6 +114,7 @@ def test_every_format_has_the_sections_the_watermark_and_page_numbers(annual):
     ]
     titles = ["Budget et subvention", "Actions prévues pour 2018", "Annexe — provenance des chiffres"]
     text = {"html": html.unescape(out["html"]), "docx": docx_text(out["docx"]), "pdf": pdf_text(out["pdf"])}
+    text = {k: v.replace("\u00a0", " ").replace("\u202f", " ") for k, v in text.items()}
     for fmt, body in text.items():
         assert DEMO_LABEL in body.replace("\n", " "), fmt
         for title in titles:
@@ -121,7 +122,7 @@ def test_every_format_has_the_sections_the_watermark_and_page_numbers(annual):
         assert "Subvention due au prorata" in body.replace("\n", " "), fmt
     assert "page 1 / " in text["pdf"]
     headings = [p.text for p in Document(io.BytesIO(out["docx"])).paragraphs if p.style.name.startswith("Heading 1")]
-    assert headings[:2] == ["Synthèse", "Fiche 1 — Soutenir la croissance économique : entrepreneuriat et emploi"]
+    assert headings[:2] == ["Synthèse", "Fiche 1 — Soutenir la croissance économique\u00a0: entrepreneuriat et emploi"]
     assert "<script" not in out["html"] and "http" not in out["html"].split("<body>")[1]
 
 
@@ -141,7 +142,7 @@ def test_user_text_is_text_and_no_watermark_without_demo(store):
 
 def test_final_report_covers_the_period(demo_store):
     report = reports.build(demo_store, final=True)
-    html_text = html.unescape(rendering.to_html(report))
+    html_text = html.unescape(rendering.to_html(report)).replace("\u00a0", " ").replace("\u202f", " ")
     rows: dict = {}
     for r in html_rows(html_text):
         if r and re.fullmatch(r"F\d\.\d", r[0]):
@@ -209,3 +210,10 @@ def test_a_missing_chromium_gives_a_clear_message(store, monkeypatch):
     report = reports.build(store, year=2016)
     with pytest.raises(Refused, match="chromium est absent"):
         rendering.to_html(report)
+
+
+def test_french_typography_keeps_punctuation_with_its_word():
+    assert (
+        rendering.typo("Fiche 1 : 2 objectifs ; « exemple » ?")
+        == "Fiche 1\u00a0: 2 objectifs\u202f; «\u00a0exemple\u00a0»\u202f?"
+    )
