@@ -129,7 +129,7 @@ def value_history_frame(versions: pd.DataFrame) -> pd.DataFrame:
                     versions["kind"], versions["changeset_id"], versions["file_name"].fillna(""), strict=True
                 )
             ],
-            "Ligne du fichier": versions["source_line"].astype("Int64"),
+            "Ligne du fichier": ["" if pd.isna(x) else str(int(x)) for x in versions["source_line"]],
             "Raison": versions["reason"].fillna(""),
             "Commentaire": versions["comment"].fillna(""),
         }
