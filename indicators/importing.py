@@ -350,9 +350,33 @@ def validate(con: duckdb.DuckDBPyConnection, raw: RawTable, fw: Framework) -> li
     return sorted(errors, key=lambda e: e.line)  # stable: indicator, year, value within a line
 
 
-def _apply(
+@dataclass(frozen=True)
+class Domain:
+    """What differs between writing indicator values and actual spending: the diff table the caller
+    built, how its changes are previewed, where its versions go. Table names come from code only."""
+
+    name: str  # changesets.domain
+    diff: str  # temp table with year, change, and the staged rows
+    preview_sql: str  # SELECT … FROM diff WHERE change <> 'inchangé' ORDER BY … LIMIT ?
+    insert_sql: str  # INSERT INTO …_versions SELECT … FROM diff WHERE change <> 'inchangé' (? = changeset id)
+    empty_warning: str
+
+
+VALUES = Domain(
+    "values",
+    "diff",
+    "SELECT indicator, year, old_value, value, comment, change, line FROM diff "
+    "WHERE change <> 'inchangé' ORDER BY line, indicator, year LIMIT ?",
+    "INSERT INTO value_versions SELECT nextval('version_seq'), ?, indicator, year, value, comment, line "
+    "FROM diff WHERE change <> 'inchangé'",
+    "Le fichier ne contient aucune valeur.",
+)
+
+
+def write_diff(
     con: duckdb.DuckDBPyConnection,
     raw: RawTable,
+    domain: Domain,
     layout_kind: str,
     kind: str,
     user: str,
@@ -360,23 +384,19 @@ def _apply(
     dry_run: bool,
     preview_limit: int,
 ) -> ImportResult:
-    con.execute(DIFF_SQL)
+    """Count and preview a domain's diff, then write it as one changeset (unless it is a dry run).
+    Refused when a year it changes is locked (submitted or validated)."""
     from indicators.access import refuse_if_locked_con
 
-    refuse_if_locked_con(
-        con, [r[0] for r in con.execute("SELECT DISTINCT year FROM diff WHERE change <> 'inchangé'").fetchall()]
-    )
-    counts = dict(con.execute("SELECT change, count(*) FROM diff GROUP BY change").fetchall())
+    changed_rows = f"FROM {domain.diff} WHERE change <> 'inchangé'"
+    refuse_if_locked_con(con, [r[0] for r in con.execute(f"SELECT DISTINCT year {changed_rows}").fetchall()])
+    counts = dict(con.execute(f"SELECT change, count(*) FROM {domain.diff} GROUP BY change").fetchall())
     added, changed, unchanged = counts.get("nouveau", 0), counts.get("modifié", 0), counts.get("inchangé", 0)
-    changes = con.execute(
-        "SELECT indicator, year, old_value, value, comment, change, line FROM diff "
-        "WHERE change <> 'inchangé' ORDER BY line, indicator, year LIMIT ?",
-        [preview_limit],
-    ).df()
-    warnings = [] if added + changed + unchanged else ["Le fichier ne contient aucune valeur."]
+    changes = con.execute(domain.preview_sql, [preview_limit]).df()
+    warnings = [] if added + changed + unchanged else [domain.empty_warning]
     if raw.sha256:
         previous = con.execute(
-            "SELECT id, created_at FROM journal WHERE file_sha256 = ? AND state = 'applied' AND kind = 'import' "
+            "SELECT id FROM journal WHERE file_sha256 = ? AND state = 'applied' AND kind = 'import' "
             "ORDER BY id DESC LIMIT 1",
             [raw.sha256],
         ).fetchone()
@@ -387,7 +407,7 @@ def _apply(
         changeset_id = con.execute("SELECT nextval('changeset_seq')").fetchone()[0]
         con.execute(
             "INSERT INTO changesets (id, kind, user_name, created_at, comment, file_name, file_sha256, file_bytes, "
-            "file_format, added, changed, unchanged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "file_format, added, changed, unchanged, domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 changeset_id,
                 kind,
@@ -401,13 +421,10 @@ def _apply(
                 added,
                 changed,
                 unchanged,
+                domain.name,
             ],
         )
-        con.execute(
-            "INSERT INTO value_versions SELECT nextval('version_seq'), ?, indicator, year, value, comment, line "
-            "FROM diff WHERE change <> 'inchangé'",
-            [changeset_id],
-        )
+        con.execute(domain.insert_sql, [changeset_id])
     return ImportResult(
         raw.file_name,
         changeset_id,
@@ -422,7 +439,22 @@ def _apply(
         raw.sha256,
         warnings,
         dry_run,
+        domain=domain.name,
     )
+
+
+def _apply(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    layout_kind: str,
+    kind: str,
+    user: str,
+    comment: str | None,
+    dry_run: bool,
+    preview_limit: int,
+) -> ImportResult:
+    con.execute(DIFF_SQL)
+    return write_diff(con, raw, VALUES, layout_kind, kind, user, comment, dry_run, preview_limit)
 
 
 def import_files(

@@ -18,8 +18,8 @@ import pyarrow as pa
 
 from indicators.errors import InputError, Refused
 from indicators.framework import Framework
-from indicators.importing import ImportResult, install_macros, normalise_header
-from indicators.storage import Store, utcnow
+from indicators.importing import Domain, ImportResult, install_macros, normalise_header, write_diff
+from indicators.storage import Store
 from indicators.tabular import RawTable
 
 SYNONYMS = {
@@ -202,6 +202,17 @@ def fw_line_label(fw: Framework, code: str) -> str:
     return next(x.label for x in fw.budget.lines if x.code == code)
 
 
+EXPENSES = Domain(
+    "expenses",
+    "exp_diff",
+    "SELECT line AS poste, year, party, fiche, old_value, value, comment, change, src AS line FROM exp_diff "
+    "WHERE change <> 'inchangé' ORDER BY src, year, line, party, fiche LIMIT ?",
+    "INSERT INTO expense_versions SELECT nextval('version_seq'), ?, year, line, party, fiche, value, comment, "
+    "src FROM exp_diff WHERE change <> 'inchangé'",
+    "Le fichier ne contient aucune dépense.",
+)
+
+
 def apply(
     con: duckdb.DuckDBPyConnection,
     raw: RawTable,
@@ -213,68 +224,7 @@ def apply(
 ) -> ImportResult:
     """Write the staged amounts as new versions (one changeset), or only report them for a dry run."""
     con.execute(DIFF_SQL)
-    from indicators.access import refuse_if_locked_con
-
-    refuse_if_locked_con(
-        con, [r[0] for r in con.execute("SELECT DISTINCT year FROM exp_diff WHERE change <> 'inchangé'").fetchall()]
-    )
-    counts = dict(con.execute("SELECT change, count(*) FROM exp_diff GROUP BY change").fetchall())
-    added, changed, unchanged = counts.get("nouveau", 0), counts.get("modifié", 0), counts.get("inchangé", 0)
-    changes = con.execute(
-        "SELECT line AS poste, year, party, fiche, old_value, value, comment, change, src AS line FROM exp_diff "
-        "WHERE change <> 'inchangé' ORDER BY src, year, line, party, fiche LIMIT ?",
-        [preview_limit],
-    ).df()
-    warnings = [] if added + changed + unchanged else ["Le fichier ne contient aucune dépense."]
-    if raw.sha256 and (
-        previous := con.execute(
-            "SELECT id FROM journal WHERE file_sha256 = ? AND state = 'applied' AND kind = 'import' ORDER BY id DESC",
-            [raw.sha256],
-        ).fetchall()
-    ):
-        warnings.append(f"Ce fichier identique a déjà été importé (import n° {previous[0][0]}).")
-    changeset_id = None
-    if not dry_run:
-        changeset_id = con.execute("SELECT nextval('changeset_seq')").fetchone()[0]
-        con.execute(
-            "INSERT INTO changesets (id, kind, user_name, created_at, comment, file_name, file_sha256, file_bytes, "
-            "file_format, added, changed, unchanged, domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'expenses')",
-            [
-                changeset_id,
-                kind,
-                user,
-                utcnow(),
-                comment,
-                raw.file_name if kind == "import" else None,
-                raw.sha256 or None,
-                raw.size or None,
-                raw.file_format if kind == "import" else None,
-                added,
-                changed,
-                unchanged,
-            ],
-        )
-        con.execute(
-            "INSERT INTO expense_versions SELECT nextval('version_seq'), ?, year, line, party, fiche, value, comment, "
-            "src FROM exp_diff WHERE change <> 'inchangé'",
-            [changeset_id],
-        )
-    return ImportResult(
-        raw.file_name,
-        changeset_id,
-        added,
-        changed,
-        unchanged,
-        changes,
-        "dépenses",
-        raw.file_format,
-        raw.encoding,
-        raw.delimiter,
-        raw.sha256,
-        warnings,
-        dry_run,
-        domain="expenses",
-    )
+    return write_diff(con, raw, EXPENSES, "dépenses", kind, user, comment, dry_run, preview_limit)
 
 
 def record_expense(
