@@ -18,8 +18,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from indicators import access, budget, charts, demo, history, milestones, settings, texts, training
-from indicators.errors import KpiError
+from indicators.errors import ImportRefused, KpiError
 from indicators.framework import Framework
+from indicators.importing import ImportResult
 from indicators.kpis import STATUS_STYLE, kpi_table
 from indicators.storage import Store
 
@@ -331,6 +332,30 @@ def empty_state(message: str) -> None:
         label="Importer un fichier (modèle à télécharger sur la page Import)",
         icon=":material/upload_file:",
     )
+
+
+def write(action, after, done, unchanged: str = "Rien n'a changé.", forget: tuple[str, ...] = ()) -> None:
+    """Run one write asked for by a form or a button. A refusal is shown in French (each error of a
+    refused entry on its own line) and changes nothing; a write that changed nothing says so; otherwise
+    `after` clears the caches it made stale, `done` (a message, or a function of the result) is kept for
+    the next run, the `forget` widgets are emptied, and the page reruns to show the new state."""
+    try:
+        result = action()
+    except ImportRefused as refused:
+        for error in refused.errors:
+            st.error(plain(f"« {error.column} » : {error.message}"), icon=":material/block:")
+        return
+    except KpiError as e:
+        st.error(plain(str(e)), icon=":material/block:")
+        return
+    if result is False or (isinstance(result, ImportResult) and not result.added + result.changed):
+        st.info(unchanged, icon=":material/info:")
+        return
+    after()
+    flash(done(result) if callable(done) else done)
+    for key in forget:
+        st.session_state.pop(key, None)
+    st.rerun()
 
 
 def flash(message: str) -> None:

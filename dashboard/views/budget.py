@@ -9,7 +9,6 @@ import streamlit as st
 
 from dashboard import common
 from indicators import budget, formatting
-from indicators.errors import ImportRefused, KpiError
 from indicators.spending import record_expense
 
 store = common.get_store()
@@ -91,14 +90,11 @@ with pay_tab, st.form("payment", clear_on_submit=True):
     amount = c.number_input("Montant (€)", min_value=0.0, step=100.0, format="%.2f", key="pay_amount")
     reference = st.text_input("Référence (mandat, délibération…)", key="pay_reference")
     if st.form_submit_button("Enregistrer le versement", type="primary"):
-        try:
-            new_id = budget.record_payment(store, year, kind, paid_on, amount, user, reference)
-        except KpiError as err:
-            st.error(common.plain(str(err)), icon=":material/block:")
-        else:
-            common.after_budget_write()
-            common.flash(f"Versement n° {new_id} enregistré pour {year}.")
-            st.rerun()
+        common.write(
+            lambda: budget.record_payment(store, year, kind, paid_on, amount, user, reference),
+            common.after_budget_write,
+            lambda new_id: f"Versement n° {new_id} enregistré pour {year}.",
+        )
 with expense_tab, st.form("expense", clear_on_submit=False):
     lines = {x.code: x.label for x in fw.budget.lines}
     a, b, c = st.columns(3)
@@ -113,17 +109,12 @@ with expense_tab, st.form("expense", clear_on_submit=False):
     value = st.text_input(f"Montant réel {year} (€)", help="Un montant à la française : 1 234,56", key="exp_amount")
     reason = st.text_input("Raison de la saisie (obligatoire)", key="exp_reason")
     if st.form_submit_button("Enregistrer la dépense", type="primary"):
-        try:
-            result = record_expense(store, year, line, party, value, user, reason, fiche=fiche or None)
-        except ImportRefused as refused:
-            for error in refused.errors:
-                st.error(common.plain(f"« {error.column} » : {error.message}"), icon=":material/block:")
-        except KpiError as err:
-            st.error(common.plain(str(err)), icon=":material/block:")
-        else:
-            common.after_values_write()
-            common.flash(f"Dépense enregistrée (changement n° {result.changeset_id}, annulable depuis l'Historique).")
-            st.rerun()
+        common.write(
+            lambda: record_expense(store, year, line, party, value, user, reason, fiche=fiche or None),
+            common.after_values_write,
+            lambda result: f"Dépense enregistrée (changement n° {result.changeset_id}, annulable depuis l'Historique).",
+            unchanged="Ce montant était déjà enregistré : rien n'a changé.",
+        )
 with plan_tab:
     if year == fw.years[0]:
         st.info(
@@ -139,13 +130,9 @@ with plan_tab:
             amount = c.number_input(f"Nouveau montant prévu {year} (€)", min_value=0.0, step=100.0, key="plan_amount")
             reason = st.text_input("Raison de la modification (obligatoire)", key="plan_reason")
             if st.form_submit_button("Modifier le budget prévu", type="primary"):
-                try:
-                    changed = budget.amend_plan(store, year, line, party, amount, user, reason)
-                except KpiError as err:
-                    st.error(common.plain(str(err)), icon=":material/block:")
-                else:
-                    if changed:
-                        common.after_budget_write()
-                        common.flash(f"Budget {year} modifié.")
-                        st.rerun()
-                    st.info("Ce montant était déjà prévu : rien n'a changé.", icon=":material/info:")
+                common.write(
+                    lambda: budget.amend_plan(store, year, line, party, amount, user, reason),
+                    common.after_budget_write,
+                    f"Budget {year} modifié.",
+                    unchanged="Ce montant était déjà prévu : rien n'a changé.",
+                )

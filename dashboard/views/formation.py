@@ -7,7 +7,6 @@ import streamlit as st
 
 from dashboard import common
 from indicators import formatting, tables, training
-from indicators.errors import KpiError
 
 store = common.get_store()
 fw = common.framework(store)
@@ -114,11 +113,10 @@ with record_tab:
         }
         note = st.text_input("Note (facultative)", key="tr_note")
         if st.form_submit_button("Enregistrer l'année", type="primary"):
-            try:
-                training.record_year(store, year, learners, hours, revenue, costs, common.current_user(), note or None)
-            except KpiError as err:
-                st.error(common.plain(str(err)), icon=":material/block:")
-            else:
-                common.after_training_write()
-                common.flash(f"Chiffres {year} de la formation enregistrés.")
-                st.rerun()
+            common.write(
+                lambda: training.record_year(
+                    store, year, learners, hours, revenue, costs, common.current_user(), note or None
+                ),
+                common.after_training_write,
+                f"Chiffres {year} de la formation enregistrés.",
+            )

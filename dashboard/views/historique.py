@@ -44,15 +44,12 @@ actions = {
 with right:
     for key, (label, permission, action) in actions.items():
         if common.allowed(permission) and st.button(label, key=f"year_{key}"):
-            try:
-                args = (store, y, common.current_user()) + ((reason,) if key in ("return", "unlock") else ())
-                action(*args)
-            except KpiError as e:
-                st.error(common.plain(str(e)), icon=":material/block:")
-            else:
-                common.after_values_write()
-                common.flash(f"Année {y} : {access.STATES[access.year_states(store)[y][0]]}.")
-                st.rerun()
+            args = (store, y, common.current_user()) + ((reason,) if key in ("return", "unlock") else ())
+            common.write(
+                lambda action=action, args=args: action(*args),
+                common.after_values_write,
+                lambda _: f"Année {y} : {access.STATES[access.year_states(store)[y][0]]}.",
+            )
 
 st.subheader("Historique d'une valeur")
 latest = page["latest"]
@@ -102,17 +99,13 @@ if st.button(
     key="revert_button",
     help="Cochez la confirmation et indiquez la raison.",
 ):
-    try:
-        done = history.revert(store, int(target), common.current_user(), reason=reason.strip())
-    except KpiError as e:
-        st.error(common.plain(str(e)), icon=":material/block:")
-        st.stop()
-    common.after_values_write()
-    for key in ("revert_reason", "revert_confirm"):
-        st.session_state.pop(key, None)
-    common.flash(
-        f"Changement n° {target} annulé (annulation n° {done.changeset_id} : "
-        f"{formatting.plural(done.restored, 'valeur')} rétablie(s), {formatting.plural(done.withdrawn, 'valeur')} "
-        "retirée(s))."
+    common.write(
+        lambda: history.revert(store, int(target), common.current_user(), reason=reason.strip()),
+        common.after_values_write,
+        lambda done: (
+            f"Changement n° {target} annulé (annulation n° {done.changeset_id} : "
+            f"{formatting.plural(done.restored, 'valeur')} rétablie(s), {formatting.plural(done.withdrawn, 'valeur')} "
+            "retirée(s))."
+        ),
+        forget=("revert_reason", "revert_confirm"),
     )
-    st.rerun()

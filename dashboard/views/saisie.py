@@ -8,7 +8,6 @@ import streamlit as st
 
 from dashboard import common
 from indicators import milestones, texts
-from indicators.errors import ImportRefused, KpiError
 from indicators.importing import record_value
 
 store = common.get_store()
@@ -57,21 +56,13 @@ with tab_value:
             reason = st.text_area("Raison de la modification (obligatoire)", key="edit_reason", max_chars=1000)
             submitted = st.form_submit_button("Enregistrer la valeur", type="primary")
         if submitted:
-            try:
-                result = record_value(store, code, year, new_value, user, reason, comment or None)
-            except ImportRefused as refused:
-                for error in refused.errors:
-                    st.error(common.plain(f"« {error.column} » : {error.message}"), icon=":material/block:")
-            except KpiError as e:
-                st.error(common.plain(str(e)), icon=":material/block:")
-            else:
-                if result.added + result.changed:
-                    common.after_values_write()
-                    common.flash(f"Valeur enregistrée (changement n° {result.changeset_id}).")
-                    for key in ("edit_new_value", "edit_comment", "edit_reason"):
-                        st.session_state.pop(key, None)
-                    st.rerun()
-                st.info("Cette valeur était déjà enregistrée : rien n'a changé.", icon=":material/info:")
+            common.write(
+                lambda: record_value(store, code, year, new_value, user, reason, comment or None),
+                common.after_values_write,
+                lambda result: f"Valeur enregistrée (changement n° {result.changeset_id}).",
+                unchanged="Cette valeur était déjà enregistrée : rien n'a changé.",
+                forget=("edit_new_value", "edit_comment", "edit_reason"),
+            )
 
 with tab_explain:
     if not common.refused("write", "expliquer un résultat"):
@@ -92,16 +83,11 @@ with tab_explain:
             max_chars=texts.MAX_CHARS,
         )
         if st.button("Enregistrer l'explication", key="save_explanation", type="primary"):
-            try:
-                changed = texts.write_text(store, "explanation", body, user, indicator=code, year=year)
-            except KpiError as e:
-                st.error(common.plain(str(e)), icon=":material/block:")
-            else:
-                if changed:
-                    common.after_text_write()
-                    common.flash("Explication enregistrée.")
-                    st.rerun()
-                st.info("Rien n'a changé.", icon=":material/info:")
+            common.write(
+                lambda: texts.write_text(store, "explanation", body, user, indicator=code, year=year),
+                common.after_text_write,
+                "Explication enregistrée.",
+            )
 
 with tab_actions:
     notes = page["texts"]
@@ -114,16 +100,11 @@ with tab_actions:
         max_chars=texts.MAX_CHARS,
     )
     if st.button("Enregistrer les actions prévues", key="save_actions", type="primary"):
-        try:
-            changed = texts.write_text(store, "next_actions", actions, user, year=year)
-        except KpiError as e:
-            st.error(common.plain(str(e)), icon=":material/block:")
-        else:
-            if changed:
-                common.after_text_write()
-                common.flash("Actions prévues enregistrées.")
-                st.rerun()
-            st.info("Rien n'a changé.", icon=":material/info:")
+        common.write(
+            lambda: texts.write_text(store, "next_actions", actions, user, year=year),
+            common.after_text_write,
+            "Actions prévues enregistrées.",
+        )
     conclusions = st.text_area(
         f"Conclusions de l'évaluation finale {fw.period_label}",
         value=texts.lookup(notes, "conclusions"),
@@ -132,16 +113,11 @@ with tab_actions:
         max_chars=texts.MAX_CHARS,
     )
     if st.button("Enregistrer les conclusions", key="save_conclusions", type="primary"):
-        try:
-            changed = texts.write_text(store, "conclusions", conclusions, user)
-        except KpiError as e:
-            st.error(common.plain(str(e)), icon=":material/block:")
-        else:
-            if changed:
-                common.after_text_write()
-                common.flash("Conclusions enregistrées.")
-                st.rerun()
-            st.info("Rien n'a changé.", icon=":material/info:")
+        common.write(
+            lambda: texts.write_text(store, "conclusions", conclusions, user),
+            common.after_text_write,
+            "Conclusions enregistrées.",
+        )
 
 with tab_milestones:
     if not common.refused("write", "mettre à jour un jalon"):
@@ -176,13 +152,8 @@ with tab_milestones:
             max_chars=milestones.MAX_NOTE,
         )
         if st.button("Mettre à jour le jalon", key="save_milestone", type="primary"):
-            try:
-                changed = milestones.set_state(store, code, state, user, year=when, note=note)
-            except KpiError as e:
-                st.error(common.plain(str(e)), icon=":material/block:")
-            else:
-                if changed:
-                    common.after_milestone_write()
-                    common.flash(f"Jalon {code} mis à jour.")
-                    st.rerun()
-                st.info("Rien n'a changé.", icon=":material/info:")
+            common.write(
+                lambda: milestones.set_state(store, code, state, user, year=when, note=note),
+                common.after_milestone_write,
+                f"Jalon {code} mis à jour.",
+            )
