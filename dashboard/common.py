@@ -131,45 +131,49 @@ def load_revert_plan(_store: Store, db_path: str, changeset_id: int) -> history.
     return history.revert(_store, changeset_id, current_user(), dry_run=True)
 
 
-def after_values_write() -> None:
-    """An import, an edit or a revert: values or actual spending, what derives from them, the journal."""
-    for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan, load_view):
+def _stale(*caches) -> None:
+    """Clear `caches`, and what every write makes stale: the view models and the activity journal."""
+    for cache in (*caches, load_view, load_activity):
         cache.clear()
-    after_budget_write()  # an import may hold expenses (and clears the activity journal)
+
+
+def after_values_write() -> None:
+    """An import, an edit or a revert: values or actual spending (an import may hold expenses), what
+    derives from them, the journal."""
+    _stale(load_values, load_kpis, load_journal, load_value_history, load_revert_plan, load_budget)
 
 
 def after_budget_write() -> None:
     """A plan amendment or a payment: only the budget changed."""
-    load_budget.clear()
-    load_view.clear()
-    load_activity.clear()
+    _stale(load_budget)
 
 
 def after_training_write() -> None:
-    load_training.clear()
-    load_view.clear()
-    load_activity.clear()
+    _stale(load_training)
 
 
 def after_text_write() -> None:
-    load_texts.clear()
-    load_view.clear()
-    load_activity.clear()
+    _stale(load_texts)
 
 
 def after_milestone_write() -> None:
-    load_milestones.clear()
-    load_view.clear()
-    load_activity.clear()
+    _stale(load_milestones)
 
 
 def after_demo_removal() -> None:
-    for cache in (load_values, load_kpis, load_journal, load_value_history, load_revert_plan, load_texts):
-        cache.clear()
-    load_milestones.clear()
-    after_budget_write()
-    load_training.clear()
-    has_demo.clear()
+    """The demo touched everything."""
+    _stale(
+        load_values,
+        load_kpis,
+        load_journal,
+        load_value_history,
+        load_revert_plan,
+        load_texts,
+        load_milestones,
+        load_budget,
+        load_training,
+        has_demo,
+    )
 
 
 # The status colours of the charts (Okabe-Ito) as Streamlit badge colours, always with the word and icon.
