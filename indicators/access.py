@@ -52,18 +52,26 @@ def role_of(store: Store, user: str | None) -> str | None:
     return row[0] if row else None
 
 
+def _standing(store: Store, user: str | None) -> tuple[bool, str | None]:
+    """(the store is still open — no account yet —, the active role of `user`), in one query."""
+    with store.connect() as con:
+        accounts, role = con.execute(
+            "SELECT (SELECT count(*) FROM users), (SELECT role FROM users WHERE name = ? AND active)", [user or ""]
+        ).fetchone()
+    return accounts == 0, role
+
+
 def allowed(store: Store, user: str | None, permission: str) -> bool:
-    if not accounts_exist(store):
-        return True
-    return role_of(store, user) in PERMISSIONS[permission][0]
+    is_open, role = _standing(store, user)
+    return is_open or role in PERMISSIONS[permission][0]
 
 
 def require(store: Store, user: str | None, permission: str) -> None:
     """Raise Refused unless `user` may do `permission` (always allowed before the first account)."""
-    if allowed(store, user, permission):
-        return
+    is_open, role = _standing(store, user)
     roles, what = PERMISSIONS[permission]
-    role = role_of(store, user)
+    if is_open or role in roles:
+        return
     who = f"« {user} » ({ROLES[role]})" if role else f"« {user} » n'a pas de compte actif et"
     names = ", ".join(ROLES[r] for r in sorted(roles))
     raise Refused(f"{who} ne peut pas {what} : il faut le rôle {names}.")
