@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -52,23 +53,29 @@ def role_of(store: Store, user: str | None) -> str | None:
     return row[0] if row else None
 
 
-def _standing(store: Store, user: str | None) -> tuple[bool, str | None]:
+def _standing(con: duckdb.DuckDBPyConnection, user: str | None) -> tuple[bool, str | None]:
     """(the store is still open — no account yet —, the active role of `user`), in one query."""
-    with store.connect() as con:
-        accounts, role = con.execute(
-            "SELECT (SELECT count(*) FROM users), (SELECT role FROM users WHERE name = ? AND active)", [user or ""]
-        ).fetchone()
+    accounts, role = con.execute(
+        "SELECT (SELECT count(*) FROM users), (SELECT role FROM users WHERE name = ? AND active)", [user or ""]
+    ).fetchone()
     return accounts == 0, role
 
 
 def allowed(store: Store, user: str | None, permission: str) -> bool:
-    is_open, role = _standing(store, user)
+    with store.connect() as con:
+        is_open, role = _standing(con, user)
     return is_open or role in PERMISSIONS[permission][0]
 
 
 def require(store: Store, user: str | None, permission: str) -> None:
     """Raise Refused unless `user` may do `permission` (always allowed before the first account)."""
-    is_open, role = _standing(store, user)
+    with store.connect() as con:
+        require_con(con, user, permission)
+
+
+def require_con(con: duckdb.DuckDBPyConnection, user: str | None, permission: str) -> None:
+    """`require` on a connection the caller already holds."""
+    is_open, role = _standing(con, user)
     roles, what = PERMISSIONS[permission]
     if is_open or role in roles:
         return

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,8 +49,41 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def backup(store: Store, out_dir: str | Path | None = None, reason: str = "manuelle") -> Backup:
-    """Copy the store into `out_dir` (default: the backup folder). Safe while the dashboard runs."""
+# Store path -> a read-only descriptor of the store file that this process never closes (see `_copy_store`).
+_descriptors: dict[str, int] = {}
+
+
+def _copy_store(store: Path, target: Path) -> None:
+    """Copy the store file while this process holds DuckDB's lock on it, without ever closing a descriptor
+    of it: the lock is a POSIX record lock, which belongs to the process and the file, and closing *any*
+    descriptor of the file releases it — another program could then write into the store while this
+    process still uses it (it happened: two imports at once, one lost). So the copy reads through one
+    descriptor per store, kept open for the life of the process (a new one when a restore replaced the
+    file; the old one stays open for the same reason)."""
+    if os.name != "posix":  # Windows locks belong to a handle: a plain copy releases nothing
+        shutil.copyfile(store, target)
+        return
+    fd = _descriptors.get(str(store))
+    if fd is None or os.fstat(fd).st_ino != os.stat(store).st_ino:
+        fd = _descriptors[str(store)] = os.open(store, os.O_RDONLY)
+    size, offset = os.fstat(fd).st_size, 0
+    with target.open("wb") as out:
+        while offset < size:
+            chunk = os.pread(fd, min(1 << 22, size - offset), offset)
+            if not chunk:
+                break
+            out.write(chunk)
+            offset += len(chunk)
+
+
+def backup(
+    store: Store,
+    out_dir: str | Path | None = None,
+    reason: str = "manuelle",
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Backup:
+    """Copy the store into `out_dir` (default: the backup folder). Safe while the dashboard runs.
+    `con`: a connection the caller holds on the store, outside any transaction (else one is opened)."""
     out = Path(out_dir).expanduser() if out_dir else backup_dir(store)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -57,12 +91,13 @@ def backup(store: Store, out_dir: str | Path | None = None, reason: str = "manue
         raise Refused(f"Impossible de créer le dossier de sauvegarde {out} : {e.strerror}.") from e
     now = utcnow()
     target = out / f"{store.path.stem}-{now:%Y%m%d-%H%M%S-%f}-{reason}.duckdb"
-    with store.connect() as con:  # holds the file: no other program writes during the copy
+    # The connection holds the file: no other program writes during the copy.
+    with contextlib.nullcontext(con) if con is not None else store.connect() as con:
         con.execute("CHECKPOINT")
         version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
         changesets = con.execute("SELECT count(*) FROM changesets").fetchone()[0]
         partial = target.with_suffix(".partiel")
-        shutil.copyfile(store.path, partial)
+        _copy_store(store.path, partial)
         os.replace(partial, target)
     info = Backup(target, now, reason, _sha256(target), int(version), int(changesets))
     manifest = {
@@ -78,17 +113,31 @@ def backup(store: Store, out_dir: str | Path | None = None, reason: str = "manue
     return info
 
 
-def auto_backup(store: Store, reason: str) -> Backup | None:
+def auto_backup(store: Store, reason: str, con: duckdb.DuckDBPyConnection | None = None) -> Backup | None:
     """The automatic copy taken before an import or a revert; keeps the last KPI_BACKUPS_KEPT."""
     kept = settings.get_int("backups_kept")
     if kept <= 0 or not store.path.exists():
         return None
-    info = backup(store, reason=f"auto-{reason}")
+    info = backup(store, reason=f"auto-{reason}", con=con)
     automatic = sorted(backup_dir(store).glob(f"{store.path.stem}-*-auto-*.duckdb"))
     for old in automatic[:-kept]:
         old.unlink(missing_ok=True)
         old.with_suffix(".json").unlink(missing_ok=True)
     return info
+
+
+@contextlib.contextmanager
+def guarded_write(store: Store, user: str, reason: str, dry_run: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """What an import or a revert does, on one connection: check that `user` may write, take the automatic
+    backup, then run the block as one transaction (rolled back for a dry run, which checks nothing)."""
+    from indicators.access import require_con
+
+    with store.connect() as con:
+        if not dry_run:
+            require_con(con, user, "write")
+            auto_backup(store, reason, con)
+        with Store.atomic(con, commit=not dry_run):
+            yield con
 
 
 def list_backups(store: Store) -> list[Path]:

@@ -172,13 +172,9 @@ def revert(
     store: Store, changeset_id: int, user: str, reason: str | None = None, dry_run: bool = False
 ) -> RevertResult:
     """Undo an import or an edit. Raises NotFound, Refused (already reverted, wrong kind, demo)."""
-    if not dry_run:
-        from indicators.access import require
-        from indicators.backup import auto_backup
+    from indicators.backup import guarded_write
 
-        require(store, user, "write")
-        auto_backup(store, "annulation")
-    with store.transaction(commit=not dry_run) as con:
+    with guarded_write(store, user, "annulation", dry_run) as con:
         row = con.execute("SELECT kind, state, domain FROM journal WHERE id = ?", [changeset_id]).fetchone()
         if row is None:
             raise NotFound(f"Aucun import n° {changeset_id} dans le journal (voir « kpi history »).")

@@ -488,14 +488,10 @@ def import_files(
             refusals.extend(e.refusals)
     if refusals:
         raise ImportRefused(refusals)
-    if not dry_run:
-        from indicators.access import require
-        from indicators.backup import auto_backup
+    from indicators.backup import guarded_write
 
-        require(store, user, "write")
-        auto_backup(store, "import")
     results = []
-    with store.transaction(commit=not dry_run) as con:
+    with guarded_write(store, user, "import", dry_run) as con:
         Store.refuse_if_demo(con)
         for raw in tables:
             if spending.is_expense_file(raw):

@@ -321,17 +321,23 @@ class Store:
 
         With commit=False the block always rolls back (a dry run that goes through the real path).
         """
-        with self.connect() as con:
-            con.begin()
-            try:
-                yield con
-            except BaseException:
-                con.rollback()
-                raise
-            if commit:
-                con.commit()
-            else:
-                con.rollback()
+        with self.connect() as con, self.atomic(con, commit):
+            yield con
+
+    @staticmethod
+    @contextmanager
+    def atomic(con: duckdb.DuckDBPyConnection, commit: bool = True) -> Iterator[None]:
+        """`transaction` on a connection the caller already holds."""
+        con.begin()
+        try:
+            yield
+        except BaseException:
+            con.rollback()
+            raise
+        if commit:
+            con.commit()
+        else:
+            con.rollback()
 
     def _ensure_migrated(self, con: duckdb.DuckDBPyConnection) -> None:
         key = str(self.path)

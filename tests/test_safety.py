@@ -120,6 +120,22 @@ def test_backup_restore_and_audit_commands(tmp_path):
     assert entries[0]["action"] == "store_restored"
 
 
+OPEN_FOR_WRITING = "import duckdb, sys; duckdb.connect(sys.argv[1]).close()"
+
+
+def test_a_backup_never_releases_the_lock_this_process_holds_on_the_store(store, tmp_path):
+    # Closing any descriptor of a file releases the process's POSIX lock on it: a backup that copied the
+    # store with an ordinary open/close let another program write into it while this process used it.
+    imp(store, "indicateur;2016\nF1.1;45\n")
+    with store.connect():  # e.g. a dashboard session in the middle of a page
+        backup.backup(store, tmp_path / "copies")  # its own connection, closed when the copy is done
+        for _ in range(2):  # and again through the descriptor kept from the first copy
+            other = subprocess.run([sys.executable, "-c", OPEN_FOR_WRITING, str(store.path)], capture_output=True)
+            assert other.returncode != 0 and b"lock" in other.stderr.lower()
+            backup.backup(store, tmp_path / "copies")
+    assert subprocess.run([sys.executable, "-c", OPEN_FOR_WRITING, str(store.path)]).returncode == 0
+
+
 def test_two_processes_importing_at_once_lose_nothing(tmp_path):
     db = tmp_path / "both.duckdb"
     assert kpi("init", db=db).returncode == 0
@@ -154,22 +170,21 @@ KILLED_IMPORT = textwrap.dedent(
     from indicators.importing import import_file
     from indicators.storage import Store
 
-    real = storage.Store.transaction
+    real = storage.Store.atomic
 
-    def dying(self, commit=True):
-        manager = real(self, commit)
+    def dying(con, commit=True):
+        manager = real(con, commit)
         class Wrapper:
             def __enter__(self_inner):
-                self_inner.con = manager.__enter__()
-                return self_inner.con
+                return manager.__enter__()
             def __exit__(self_inner, *exc):
                 # Everything is written inside the transaction: die before the commit.
-                self_inner.con.execute("SELECT count(*) FROM value_versions").fetchall()
+                con.execute("SELECT count(*) FROM value_versions").fetchall()
                 sys.stdout.write("about to commit\\n"); sys.stdout.flush()
                 os.kill(os.getpid(), signal.SIGKILL)
         return Wrapper()
 
-    storage.Store.transaction = dying
+    storage.Store.atomic = staticmethod(dying)
     rows = "\\n".join(f"F1.1;{2016 + i % 3};{i}" for i in range(1))
     import_file(Store(sys.argv[1]), "gros.csv", ("indicateur;année;valeur\\n" + rows).encode(), "kill")
     """
