@@ -203,7 +203,7 @@ def history(
         for r in frame.itertuples(index=False):
             value = "retirée" if r.value is None or r.value != r.value else formatting.number(r.value)
             typer.echo(
-                f"version {r.version_id} · {formatting.timestamp(r.created_at)} · {r.user_name} · "
+                f"version {r.version} · {formatting.timestamp(r.created_at)} · {r.user_name} · "
                 f"{h.KIND_LABELS.get(r.kind, r.kind)} n° {r.changeset_id} : {value}"
                 + (f" — {r.reason}" if isinstance(r.reason, str) else "")
             )

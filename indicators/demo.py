@@ -12,7 +12,7 @@ import datetime as dt
 import pyarrow as pa
 
 from indicators.errors import Refused
-from indicators.storage import Store, utcnow
+from indicators.storage import NEW_VERSION_ID, Store, utcnow
 
 DEMO_LABEL = "DONNÉES D'EXEMPLE"
 DEMO_USER = "démonstration"
@@ -82,11 +82,14 @@ def _demo_budget(con, fw, now) -> int:
         "VALUES (?, 'demo', ?, ?, ?, ?, 'expenses')",
         [changeset_id, DEMO_USER, now, DEMO_COMMENT, len(rows)],
     )
-    for year, line, party, fiche, amount in rows:
-        con.execute(
-            "INSERT INTO expense_versions VALUES (nextval('version_seq'), ?, ?, ?, ?, ?, ?, NULL, NULL)",
-            [changeset_id, year, line, party, fiche, amount],
-        )
+    con.executemany(
+        "INSERT INTO expense_versions VALUES ($cs * 4294967296 + $position, $cs, $year, $line, $party, $fiche, "
+        "$amount, NULL, NULL)",
+        [
+            {"cs": changeset_id, "position": k, "year": y, "line": li, "party": p, "fiche": f, "amount": a}
+            for k, (y, li, p, f, a) in enumerate(rows, start=1)
+        ],
+    )
     year, line, party, amount, reason = DEMO_AMENDMENT
     if year in fw.years and any(x.code == line for x in fw.budget.lines):
         con.execute(
@@ -140,9 +143,9 @@ def load_demo(store: Store) -> int:
         )
         con.register("demo_rows", demo)
         con.execute(
-            "INSERT INTO value_versions SELECT nextval('version_seq'), ?, indicator, year, value, comment, NULL "
+            f"INSERT INTO value_versions SELECT {NEW_VERSION_ID}, $cs, indicator, year, value, comment, NULL "
             "FROM demo_rows",
-            [changeset_id],
+            {"cs": changeset_id},
         )
         con.unregister("demo_rows")
         now = utcnow()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from indicators.errors import NotFound, Refused
-from indicators.storage import Store, utcnow
+from indicators.storage import NEW_VERSION_ID, Store, utcnow
 
 KIND_LABELS = {"import": "import", "edit": "saisie", "revert": "annulation", "demo": "données d'exemple"}
 STATE_LABELS = {"applied": "appliqué", "reverted": "annulé"}
@@ -38,10 +38,11 @@ def journal(store: Store) -> pd.DataFrame:
 
 
 def value_history(store: Store, indicator: str, year: int) -> pd.DataFrame:
-    """All versions of one value, newest first, with who, when, from which change and why."""
+    """All versions of one value, newest first, with who, when, from which change and why. `version`
+    numbers them from 1, the oldest (`version_id` is the store's internal ordering key)."""
     with store.connect() as con:
         return con.execute(
-            "SELECT v.id AS version_id, v.value, v.comment, v.changeset_id, c.kind, c.user_name, c.created_at, "
+            "SELECT row_number() OVER (ORDER BY v.id) AS version, v.id AS version_id, v.value, v.comment, v.changeset_id, c.kind, c.user_name, c.created_at, "
             "c.file_name, c.comment AS reason, v.source_line FROM value_versions v "
             "JOIN changesets c ON c.id = v.changeset_id WHERE v.indicator = ? AND v.year = ? ORDER BY v.id DESC",
             [indicator, int(year)],
@@ -211,14 +212,14 @@ def revert(
             )
             if expenses:
                 con.execute(
-                    "INSERT INTO expense_versions SELECT nextval('version_seq'), ?, year, line, party, fiche, "
+                    f"INSERT INTO expense_versions SELECT {NEW_VERSION_ID}, $cs, year, line, party, fiche, "
                     "old_value, old_comment, NULL FROM revert_plan WHERE still_current",
-                    [new_id],
+                    {"cs": new_id},
                 )
             else:
                 con.execute(
-                    "INSERT INTO value_versions SELECT nextval('version_seq'), ?, indicator, year, old_value, "
+                    f"INSERT INTO value_versions SELECT {NEW_VERSION_ID}, $cs, indicator, year, old_value, "
                     "old_comment, NULL FROM revert_plan WHERE still_current",
-                    [new_id],
+                    {"cs": new_id},
                 )
         return RevertResult(new_id, counts[2], counts[0], counts[1], skipped, dry_run)

@@ -23,7 +23,7 @@ import pyarrow as pa
 from indicators import settings
 from indicators.errors import ImportRefused, InputError, Refused
 from indicators.framework import Framework
-from indicators.storage import Store, utcnow
+from indicators.storage import NEW_VERSION_ID, Store, utcnow
 from indicators.tabular import RawTable, read_table
 
 # Header synonyms, compared after `normalise_header` (lower case, no accents, single spaces).
@@ -161,66 +161,99 @@ def detect_layout(raw: RawTable) -> tuple[Layout | None, list[InputError]]:
     return Layout(kind, columns, headers, years), []
 
 
-def _stage_long(con: duckdb.DuckDBPyConnection, raw: RawTable, layout: Layout) -> None:
-    """Create temp table `cells(line, ind_raw, ind_col, year_raw, year_col, val_raw, val_col, cmt_raw)`."""
+def _cells_view(con: duckdb.DuckDBPyConnection, raw: RawTable, layout: Layout) -> None:
+    """Temp view `cells(line, ind_raw, year_raw, val_raw, cmt_raw, year_idx, val_idx)` over the file's
+    Arrow table, one row per value given (`*_idx`: the column a cell comes from). Nothing is copied.
+
+    SQL text is built from column indexes and years that come from the header analysis, never from cells."""
     con.register("raw_input", raw.table)
     c = layout.columns
-    cmt = f"c{c['comment']}" if "comment" in c else "NULL"
-    h = layout.headers
+    cmt = f"c{c['comment']}" if "comment" in c else "''"
+    ind = f"c{c['indicator']}"
     if layout.kind == "long":
+        y, v = c["year"], c["value"]
         sql = (
-            f"SELECT line, c{c['indicator']} AS ind_raw, ?::VARCHAR AS ind_col, c{c['year']} AS year_raw, "
-            f"?::VARCHAR AS year_col, c{c['value']} AS val_raw, ?::VARCHAR AS val_col, {cmt} AS cmt_raw, "
-            "false AS wide FROM raw_input"
+            f"SELECT line, {ind} AS ind_raw, c{y} AS year_raw, c{v} AS val_raw, {cmt} AS cmt_raw, "
+            f"{y} AS year_idx, {v} AS val_idx FROM raw_input"
         )
-        params = [h["indicator"], h["year"], h["value"]]
     else:
-        parts, params = [], []
-        for index, header, year in layout.year_columns:
-            parts.append(
-                f"SELECT line, c{c['indicator']} AS ind_raw, ?::VARCHAR AS ind_col, ?::VARCHAR AS year_raw, "
-                f"?::VARCHAR AS year_col, c{index} AS val_raw, ?::VARCHAR AS val_col, {cmt} AS cmt_raw, "
-                f"true AS wide FROM raw_input WHERE trim(c{index}) <> ''"
-            )
-            params += [h["indicator"], str(year), header, header]
-        sql = " UNION ALL ".join(parts)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE cells AS {sql}", params)
-    con.unregister("raw_input")
+        sql = " UNION ALL ".join(
+            f"SELECT line, {ind} AS ind_raw, '{int(year)}' AS year_raw, c{i} AS val_raw, {cmt} AS cmt_raw, "
+            f"{i} AS year_idx, {i} AS val_idx FROM raw_input WHERE trim(c{i}) <> ''"
+            for i, _header, year in layout.year_columns
+        )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW cells AS {sql}")
+
+
+_FRAMEWORK_TABLES: dict[str, pa.Table] = {}
 
 
 def _framework_table(fw: Framework) -> pa.Table:
-    return pa.table(
-        {
-            "code": [i.code for i in fw.indicators],
-            "label": [i.label for i in fw.indicators],
-            "whole": [i.whole for i in fw.indicators],
-            "max": [float(i.max) for i in fw.indicators],
-        }
-    )
+    """The indicators as an Arrow table (code, label, whole, max), built once per framework version."""
+    table = _FRAMEWORK_TABLES.get(fw.sha256)
+    if table is None:
+        table = pa.table(
+            {
+                "code": [i.code for i in fw.indicators],
+                "label": [i.label for i in fw.indicators],
+                "whole": [i.whole for i in fw.indicators],
+                "max": [float(i.max) for i in fw.indicators],
+            }
+        )
+        _FRAMEWORK_TABLES.clear()  # one framework is current at a time
+        _FRAMEWORK_TABLES[fw.sha256] = table
+    return table
 
 
-VALIDATE_SQL = r"""
+# Each distinct indicator text of the file, once, with the framework's entry it names: by code (any case),
+# else (second statement, only when some texts are not codes) by official label, case and accents ignored.
+IND_MAP_SQL = """
+CREATE OR REPLACE TEMP TABLE ind_map AS
+SELECT t.ind_raw, f.code, f.whole, f.max
+FROM (SELECT DISTINCT ind_raw FROM cells) t LEFT JOIN fw_ind f ON upper(trim(t.ind_raw)) = f.code
+"""
+LABELS_SQL = """
+UPDATE ind_map SET code = l.code, whole = l.whole, max = l.max
+FROM (SELECT kpi_norm(label) AS norm, code, whole, max FROM fw_ind) l
+WHERE ind_map.code IS NULL AND trim(ind_map.ind_raw) <> '' AND kpi_norm(ind_map.ind_raw) = l.norm
+"""
+
+# The number in a cell: plain digits (the usual case) are cast directly, anything else goes through the
+# French-aware parser; both give the same result for plain digits.
+NUMBER = r"CASE WHEN regexp_full_match(val_raw, '\d{1,15}') THEN val_raw::DOUBLE ELSE kpi_number(val_raw) END"
+YEAR_OK = r"coalesce(regexp_full_match(year_t, '\d{4}') AND TRY_CAST(year_t AS INTEGER) BETWEEN $y0 AND $y1, false)"
+
+# One pass over the file: every cell parsed and joined to the framework, and `bad` when any check fails.
+# `bad` is true exactly when ERRORS_SQL gives this cell a message (and when anything is NULL, to be safe),
+# so that the messages, the slow part, are only written for files that have errors.
+CHECKED_SQL = f"""
 CREATE OR REPLACE TEMP TABLE checked AS
-WITH base AS (
-    SELECT line, ind_col, year_col, val_col, cmt_raw, trim(ind_raw) AS ind_t, trim(year_raw) AS year_t,
-           trim(val_raw) AS val_t, kpi_number_clean(kpi_num_text(val_raw)) AS num
-    FROM cells
-), matched AS (
-    SELECT b.*, coalesce(bc.code, bl.code) AS code,
-           coalesce(bc.whole, bl.whole, true) AS whole, coalesce(bc.max, bl.max) AS max
-    FROM base b
-    LEFT JOIN fw_ind bc ON upper(b.ind_t) = bc.code
-    LEFT JOIN label_matches bl ON bc.code IS NULL AND b.ind_t = bl.ind_t
+WITH b AS (
+    SELECT c.line, c.val_idx, m.code, m.whole, m.max, trim(c.year_raw) AS year_t, c.cmt_raw, {NUMBER} AS num
+    FROM cells c LEFT JOIN ind_map m USING (ind_raw)
 )
-SELECT line, code, TRY_CAST(year_t AS INTEGER) AS year, num AS value,
-       nullif(cmt_raw, '') AS comment, ind_col, year_col, val_col, ind_t, year_t, val_t,
+SELECT line, val_idx, code, TRY_CAST(year_t AS INTEGER) AS year, num AS value, nullif(cmt_raw, '') AS comment,
+       coalesce(code IS NULL OR NOT {YEAR_OK} OR num IS NULL OR isinf(num) OR abs(num) >= $capacity OR num < 0
+                OR (whole AND num <> floor(num)) OR num > max, true) AS bad
+FROM b
+"""
+
+# Every error of the file, in French, for files where some cell is `bad`: (line, field, column index,
+# value found, message), field being 1 indicator, 2 year, 3 value (the order within a line).
+ERRORS_SQL = f"""
+WITH b AS (
+    SELECT c.line, c.year_idx, c.val_idx, trim(c.ind_raw) AS ind_t, trim(c.year_raw) AS year_t,
+           trim(c.val_raw) AS val_t, {NUMBER} AS num, m.code, coalesce(m.whole, true) AS whole, m.max
+    FROM cells c LEFT JOIN ind_map m USING (ind_raw)
+), e AS (
+    SELECT line, year_idx, val_idx, ind_t, year_t, val_t,
        CASE
          WHEN ind_t = '' THEN 'indicateur manquant (attendu : un code comme ' || $first_code || ' ou un libellé officiel)'
          WHEN code IS NULL THEN '« ' || left(ind_t, 60) || ' » n''est pas un indicateur de la convention'
        END AS err_ind,
        CASE
          WHEN year_t = '' THEN 'année manquante (attendu : une année de ' || $y0 || ' à ' || $y1 || ')'
-         WHEN NOT regexp_full_match(year_t, '\d{4}') THEN '« ' || left(year_t, 60)
+         WHEN NOT regexp_full_match(year_t, '\\d{{4}}') THEN '« ' || left(year_t, 60)
               || ' » n''est pas une année (attendu : une année de ' || $y0 || ' à ' || $y1 || ')'
          WHEN year_t::INTEGER NOT BETWEEN $y0 AND $y1 THEN '« ' || year_t
               || ' » est hors de la période de la convention (attendu : une année de ' || $y0 || ' à ' || $y1 || ')'
@@ -236,47 +269,49 @@ SELECT line, code, TRY_CAST(year_t AS INTEGER) AS year, num AS value,
               || (CASE WHEN whole THEN 'un entier' ELSE 'un nombre' END) || ' ≥ 0)'
          WHEN whole AND num <> floor(num) THEN '« ' || val_t || ' » n''est pas un entier (attendu : un entier ≥ 0)'
          WHEN num > max THEN '« ' || val_t || ' » dépasse la valeur plausible maximale de '
-              || replace(format('{:,}', max::BIGINT), ',', ' ') || ' pour ' || code
+              || replace(format('{{:,}}', max::BIGINT), ',', ' ') || ' pour ' || code
               || ' (vérifiez le nombre saisi ou l''unité)'
        END AS err_val
-FROM matched
-"""
-
-LABELS_SQL = """
-CREATE OR REPLACE TEMP TABLE label_matches AS
-WITH texts AS (
-    SELECT DISTINCT trim(ind_raw) AS ind_t FROM cells
-    WHERE upper(trim(ind_raw)) NOT IN (SELECT code FROM fw_ind) AND trim(ind_raw) <> ''
-), labels AS (
-    SELECT kpi_norm(label) AS norm, * FROM fw_ind WHERE (SELECT count(*) FROM texts) > 0
+    FROM b
 )
-SELECT t.ind_t, l.code, l.whole, l.max FROM texts t JOIN labels l ON kpi_norm(t.ind_t) = l.norm
+SELECT line, 1 AS field, NULL AS idx, ind_t AS val, err_ind AS msg FROM e WHERE err_ind IS NOT NULL
+UNION ALL SELECT line, 2, year_idx, year_t, err_year FROM e WHERE err_year IS NOT NULL
+UNION ALL SELECT line, 3, val_idx, val_t, err_val FROM e WHERE err_val IS NOT NULL
+ORDER BY line, field, idx
 """
 
-ERRORS_SQL = """
-SELECT line, ind_col AS col, ind_t AS val, err_ind AS msg FROM checked WHERE err_ind IS NOT NULL
-UNION ALL SELECT line, year_col, year_t, err_year FROM checked WHERE err_year IS NOT NULL
-UNION ALL SELECT line, val_col, val_t, err_val FROM checked WHERE err_val IS NOT NULL
+# Whether some cell is bad, and whether some pair may appear twice (hashes of the pairs collide, or
+# rarely two pairs share a hash: the exact aggregate below then finds no repeat), in one pass.
+SURVEY_SQL = """
+SELECT coalesce(bool_or(bad), false),
+       count(DISTINCT hash(code, year)) FILTER (WHERE NOT bad) < count(*) FILTER (WHERE NOT bad)
+FROM checked
 """
-
-# One row per indicator and year. The same pair on several lines keeps one value if they agree; a
-# disagreement is an error on each later line that differs from the first.
+# One row per indicator and year. When no pair appears twice (the usual case) the valid cells are that
+# already; otherwise the same pair on several lines keeps one value if they agree, and a disagreement is
+# an error on each later line that differs from the first.
+STAGED_VIEW_SQL = """
+CREATE OR REPLACE TEMP VIEW staged AS
+SELECT code AS indicator, year, value, comment, line FROM checked WHERE NOT bad
+"""
 STAGED_SQL = """
 CREATE OR REPLACE TEMP TABLE staged AS
 SELECT code AS indicator, year, arg_min(value, line) AS value,
        arg_min(comment, line) FILTER (WHERE comment IS NOT NULL) AS comment, min(line) AS line,
        min(value) <> max(value) AS conflict
-FROM checked WHERE err_ind IS NULL AND err_year IS NULL AND err_val IS NULL
+FROM checked WHERE NOT bad
 GROUP BY code, year
 """
-
 CONFLICTS_SQL = """
-SELECT c.line, c.val_col, c.val_t, c.code || ' ' || c.year || ' figure aussi ligne ' || s.line
-       || ' avec une autre valeur (« ' || f.val_t || ' » et « ' || c.val_t || ' ») : gardez une seule ligne'
+SELECT c.line, c.val_idx, trim(cv.val_raw), c.code || ' ' || c.year || ' figure aussi ligne ' || s.line
+       || ' avec une autre valeur (« ' || trim(fv.val_raw) || ' » et « ' || trim(cv.val_raw)
+       || ' ») : gardez une seule ligne'
 FROM staged s
 JOIN checked c ON c.code = s.indicator AND c.year = s.year AND c.line <> s.line AND c.value <> s.value
 JOIN checked f ON f.line = s.line AND f.code = s.indicator AND f.year = s.year
-WHERE s.conflict
+JOIN cells cv ON cv.line = c.line AND cv.val_idx = c.val_idx
+JOIN cells fv ON fv.line = f.line AND fv.val_idx = f.val_idx
+WHERE s.conflict AND NOT c.bad AND NOT f.bad
 """
 
 DIFF_SQL = """
@@ -308,12 +343,25 @@ def _suggest(unknown: list[str], fw: Framework, limit: int = 20) -> dict[str, st
 
 
 def validate(con: duckdb.DuckDBPyConnection, raw: RawTable, fw: Framework) -> list[InputError]:
-    """Stage `raw` into temp table `staged` (indicator, year, value, comment, line); return every error."""
+    """Stage `raw` into temp view or table `staged` (indicator, year, value, comment, line); return every
+    error. The common case (a file without errors nor repeated pairs) takes three passes over the data."""
     layout, errors = detect_layout(raw)
     if layout is None:
         return errors
     years = (fw.years[0], fw.years[-1])
+    seen: dict[int, str] = {}
     for _index, header, year in layout.year_columns:
+        if year in seen:
+            errors.append(
+                _err(
+                    1,
+                    header,
+                    header,
+                    f"les colonnes « {seen[year]} » et « {header} » désignent toutes deux l'année {year} : "
+                    "gardez-en une seule",
+                )
+            )
+        seen.setdefault(year, header)
         if year is not None and not years[0] <= year <= years[1]:
             errors.append(
                 _err(
@@ -327,25 +375,39 @@ def validate(con: duckdb.DuckDBPyConnection, raw: RawTable, fw: Framework) -> li
     if errors:
         return errors
     install_macros(con)
-    fw_table = _framework_table(fw)
-    con.register("fw_ind", fw_table)
-    _stage_long(con, raw, layout)
-    # Labels are normalised only when some texts are not codes (most files give codes).
-    con.execute(LABELS_SQL)
-    con.execute(
-        VALIDATE_SQL, {"first_code": fw.indicators[0].code, "y0": years[0], "y1": years[1], "capacity": CAPACITY}
-    )
-    con.execute("DROP TABLE cells")
-    rows = con.execute(ERRORS_SQL).fetchall()
-    con.execute(STAGED_SQL)
-    if con.execute("SELECT bool_or(conflict) FROM staged").fetchall()[0][0]:
-        rows += con.execute(CONFLICTS_SQL).fetchall()
+    con.register("fw_ind", _framework_table(fw))
+    _cells_view(con, raw, layout)
+    params = {"y0": years[0], "y1": years[1], "capacity": CAPACITY}
+    con.execute(IND_MAP_SQL)
+    if con.execute("SELECT count(*) FROM ind_map WHERE code IS NULL AND trim(ind_raw) <> ''").fetchall()[0][0]:
+        con.execute(LABELS_SQL)
+    con.execute(CHECKED_SQL, params)
+    rows: list[tuple] = []
+    any_bad, maybe_repeated = con.execute(SURVEY_SQL).fetchall()[0]
+    if any_bad:
+        rows = [
+            (line, raw.header[layout.columns["indicator"]] if field == 1 else raw.header[idx], val, msg)
+            for line, field, idx, val, msg in con.execute(
+                ERRORS_SQL, {**params, "first_code": fw.indicators[0].code}
+            ).fetchall()
+        ]
+        if not rows:  # `bad` and the messages disagree: refuse rather than drop a cell silently
+            line = con.execute("SELECT min(line) FROM checked WHERE bad").fetchall()[0][0]
+            rows = [(line, "", "", "cellule illisible (vérifiez cette ligne)")]
+    if maybe_repeated:
+        con.execute(STAGED_SQL)
+        for line, idx, val, msg in con.execute(CONFLICTS_SQL).fetchall():
+            rows.append((line, raw.header[idx], val, msg))
+    else:
+        con.execute(STAGED_VIEW_SQL)
     unknown = sorted({v for _, _, v, m in rows if m.endswith("n'est pas un indicateur de la convention")})
-    hints = _suggest(unknown, fw)
+    hints = _suggest(unknown, fw) if unknown else {}
     for line, col, val, msg in rows:
         if val in hints and msg.endswith("n'est pas un indicateur de la convention"):
             msg += f" (vouliez-vous dire {hints[val]} ?)"
         errors.append(_err(int(line), col, val or "", msg))
+    con.execute("DROP VIEW cells")
+    con.unregister("raw_input")
     con.unregister("fw_ind")
     return sorted(errors, key=lambda e: e.line)  # stable: indicator, year, value within a line
 
@@ -358,7 +420,7 @@ class Domain:
     name: str  # changesets.domain
     diff: str  # temp table with year, change, and the staged rows
     preview_sql: str  # SELECT … FROM diff WHERE change <> 'inchangé' ORDER BY … LIMIT ?
-    insert_sql: str  # INSERT INTO …_versions SELECT … FROM diff WHERE change <> 'inchangé' (? = changeset id)
+    insert_sql: str  # INSERT INTO …_versions SELECT NEW_VERSION_ID, … FROM diff WHERE change <> 'inchangé'
     empty_warning: str
 
 
@@ -367,7 +429,7 @@ VALUES = Domain(
     "diff",
     "SELECT indicator, year, old_value, value, comment, change, line FROM diff "
     "WHERE change <> 'inchangé' ORDER BY line, indicator, year LIMIT ?",
-    "INSERT INTO value_versions SELECT nextval('version_seq'), ?, indicator, year, value, comment, line "
+    f"INSERT INTO value_versions SELECT {NEW_VERSION_ID}, $cs, indicator, year, value, comment, line "
     "FROM diff WHERE change <> 'inchangé'",
     "Le fichier ne contient aucune valeur.",
 )
@@ -424,7 +486,7 @@ def write_diff(
                 domain.name,
             ],
         )
-        con.execute(domain.insert_sql, [changeset_id])
+        con.execute(domain.insert_sql, {"cs": changeset_id})
     return ImportResult(
         raw.file_name,
         changeset_id,

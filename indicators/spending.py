@@ -19,7 +19,7 @@ import pyarrow as pa
 from indicators.errors import InputError, Refused
 from indicators.framework import Framework
 from indicators.importing import Domain, ImportResult, install_macros, normalise_header, write_diff
-from indicators.storage import Store
+from indicators.storage import NEW_VERSION_ID, Store
 from indicators.tabular import RawTable
 
 SYNONYMS = {
@@ -207,7 +207,7 @@ EXPENSES = Domain(
     "exp_diff",
     "SELECT line AS poste, year, party, fiche, old_value, value, comment, change, src AS line FROM exp_diff "
     "WHERE change <> 'inchangé' ORDER BY src, year, line, party, fiche LIMIT ?",
-    "INSERT INTO expense_versions SELECT nextval('version_seq'), ?, year, line, party, fiche, value, comment, "
+    f"INSERT INTO expense_versions SELECT {NEW_VERSION_ID}, $cs, year, line, party, fiche, value, comment, "
     "src FROM exp_diff WHERE change <> 'inchangé'",
     "Le fichier ne contient aucune dépense.",
 )

@@ -172,8 +172,7 @@ def _finish(raw: pa.Table, file_name: str, max_rows: int) -> tuple[list[str], pa
     # Trailing columns with no header and no content are an artefact of spreadsheets.
     keep = len(header)
     while keep > 0 and not header[keep - 1].strip():
-        col = body.column(keep - 1)
-        if body.num_rows and pc.max(pc.utf8_length(pc.utf8_trim_whitespace(col))).as_py():
+        if body.num_rows and not pc.all(_blank(body.column(keep - 1))).as_py():
             break
         keep -= 1
     header = header[:keep]
@@ -182,13 +181,22 @@ def _finish(raw: pa.Table, file_name: str, max_rows: int) -> tuple[list[str], pa
 
     columns["line"] = pa.array(np.arange(2, body.num_rows + 2, dtype=np.int64))
     table = pa.table(columns)
-    if keep:
-        blank = None
-        for i in range(keep):
-            empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(table.column(f"c{i}"))), 0)
-            blank = empty if blank is None else pc.and_(blank, empty)
+    blank = None
+    for i in range(keep):
+        empty = _blank(table.column(f"c{i}"))
+        blank = empty if blank is None else pc.and_(blank, empty)
+        if not pc.any(blank).as_py():
+            return header, table  # some cell of every row has content (the usual case)
+    if blank is not None:
         table = table.filter(pc.invert(blank))
     return header, table
+
+
+def _blank(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True for the cells that are empty or only whitespace (no string is copied)."""
+    import pyarrow.compute as pc
+
+    return pc.or_(pc.equal(pc.binary_length(column), 0), pc.utf8_is_space(column))
 
 
 def _cell_text(value) -> str:
@@ -236,7 +244,7 @@ def read_table(data: bytes, file_name: str, max_bytes: int, max_rows: int) -> Ra
             file_name,
             f"le fichier pèse {number(size / 1e6, 1)} Mo, au-delà de la limite de {number(max_bytes / 1e6, 1)} Mo",
         )
-    if not data.strip():
+    if not data or data.isspace():
         raise _refuse(file_name, "le fichier est vide (attendu : une ligne d'en-tête puis des lignes de données)")
     sha = hashlib.sha256(data).hexdigest()
     kind = sniff_format(data)

@@ -126,6 +126,22 @@ def test_wide_layout_with_labelled_year_headers(store):
     assert values(store) == {("F1.1", 2016): 42, ("F1.1", 2017): 64}
 
 
+def test_two_columns_for_the_same_year_are_refused(store):
+    assert refused(store, "indicateur;2016;Réalisé 2016\nF1.1;40;45\n") == [
+        "ligne 1, colonne « Réalisé 2016 » : les colonnes « 2016 » et « Réalisé 2016 » désignent toutes deux "
+        "l'année 2016 : gardez-en une seule"
+    ]
+
+
+def test_repeated_pairs_in_a_wide_file_agree_or_are_named(store):
+    imp(store, "indicateur;2016;2017\nF1.1;42;64\nf1.1;42;\n")
+    assert values(store) == {("F1.1", 2016): 42, ("F1.1", 2017): 64}
+    assert refused(store, "indicateur;2016;2017\nF1.1;42;64\nF1.1;43;64\n") == [
+        "ligne 3, colonne « 2016 » : F1.1 2016 figure aussi ligne 2 avec une autre valeur (« 42 » et « 43 ») : "
+        "gardez une seule ligne"
+    ]
+
+
 def test_quoted_fields_with_separators_and_newlines_keep_line_numbers(store):
     text = 'indicateur;année;valeur;commentaire\nF1.1;2016;42;"a; b\nc"\n\nF1.3;2016;x;\n'
     assert refused(store, text) == ["ligne 4, colonne « valeur » : « x » n'est pas un nombre (attendu : un entier ≥ 0)"]
