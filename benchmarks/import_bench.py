@@ -69,6 +69,11 @@ def child_import(csv_path: str, db_path: str, framework_path: str) -> dict:
     store.load_framework(load_framework(framework_path), "bench")
     store.framework()
     base = peak_mb()
+    # As the reference runs in a process where DuckDB is loaded, the import runs in one where the package
+    # has done one small import (modules loaded on first use, the framework's indicator table): timed too.
+    start = time.perf_counter()
+    import_file(store, "warm.csv", b"indicateur;ann\xc3\xa9e;valeur\nX000000;2015;1\n", "bench")
+    warm_s = time.perf_counter() - start
     data = Path(csv_path).read_bytes()
     start = time.perf_counter()
     first = import_file(store, "bench.csv", data, "bench", max_bytes=1 << 30, max_rows=10**8)
@@ -78,7 +83,9 @@ def child_import(csv_path: str, db_path: str, framework_path: str) -> dict:
     again_s = time.perf_counter() - start
     return {
         "seconds": first_s,
+        "warm_seconds": warm_s,
         "added": first.added,
+        "changed": first.changed,
         "again_seconds": again_s,
         "unchanged": again.unchanged,
         "peak_mb": peak_mb(),
@@ -110,11 +117,12 @@ def main() -> None:
         print(f"file: {rows:,} rows, {size:.1f} MB, {args.indicators:,} indicators × {len(YEARS)} years")
         ref = run_child("reference", str(csv_path), str(tmp / "ref.duckdb"))
         imp = run_child("import", str(csv_path), str(tmp / "imp.duckdb"), str(fw))
-        assert imp["added"] == rows and imp["unchanged"] == rows
+        assert imp["added"] + imp["changed"] == rows and imp["unchanged"] == rows
         print(
             f"DuckDB read_csv into a table : {ref['seconds']:.2f} s  ({rows / ref['seconds']:,.0f} rows/s), "
             f"peak {ref['peak_mb']:.0f} MB"
         )
+        print(f"kpi import of 1 row first (warm-up): {imp['warm_seconds']:.2f} s")
         print(
             f"kpi import (first, all new) : {imp['seconds']:.2f} s  ({rows / imp['seconds']:,.0f} rows/s), "
             f"peak {imp['peak_mb']:.0f} MB (process before import: {imp['before_import_mb']:.0f} MB)"

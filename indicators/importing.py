@@ -17,13 +17,14 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from indicators import settings
 from indicators.errors import ImportRefused, InputError, Refused
 from indicators.framework import Framework
-from indicators.storage import NEW_VERSION_ID, Store, utcnow
+from indicators.storage import VERSION_BLOCK, Store, utcnow
 from indicators.tabular import RawTable, read_table
 
 # Header synonyms, compared after `normalise_header` (lower case, no accents, single spaces).
@@ -189,12 +190,13 @@ _FRAMEWORK_TABLES: dict[str, pa.Table] = {}
 
 
 def _framework_table(fw: Framework) -> pa.Table:
-    """The indicators as an Arrow table (code, label, whole, max), built once per framework version."""
+    """The indicators as an Arrow table (code, ind_no, label, whole, max), built once per framework version."""
     table = _FRAMEWORK_TABLES.get(fw.sha256)
     if table is None:
         table = pa.table(
             {
                 "code": [i.code for i in fw.indicators],
+                "ind_no": pa.array(range(len(fw.indicators)), pa.int64()),
                 "label": [i.label for i in fw.indicators],
                 "whole": [i.whole for i in fw.indicators],
                 "max": [float(i.max) for i in fw.indicators],
@@ -209,33 +211,41 @@ def _framework_table(fw: Framework) -> pa.Table:
 # else (second statement, only when some texts are not codes) by official label, case and accents ignored.
 IND_MAP_SQL = """
 CREATE OR REPLACE TEMP TABLE ind_map AS
-SELECT t.ind_raw, f.code, f.whole, f.max
+SELECT t.ind_raw, f.code, f.ind_no, f.whole, f.max
 FROM (SELECT DISTINCT ind_raw FROM cells) t LEFT JOIN fw_ind f ON upper(trim(t.ind_raw)) = f.code
 """
 LABELS_SQL = """
-UPDATE ind_map SET code = l.code, whole = l.whole, max = l.max
-FROM (SELECT kpi_norm(label) AS norm, code, whole, max FROM fw_ind) l
+UPDATE ind_map SET code = l.code, ind_no = l.ind_no, whole = l.whole, max = l.max
+FROM (SELECT kpi_norm(label) AS norm, code, ind_no, whole, max FROM fw_ind) l
 WHERE ind_map.code IS NULL AND trim(ind_map.ind_raw) <> '' AND kpi_norm(ind_map.ind_raw) = l.norm
 """
 
 # The number in a cell: plain digits (the usual case) are cast directly, anything else goes through the
 # French-aware parser; both give the same result for plain digits.
 NUMBER = r"CASE WHEN regexp_full_match(val_raw, '\d{1,15}') THEN val_raw::DOUBLE ELSE kpi_number(val_raw) END"
-YEAR_OK = r"coalesce(regexp_full_match(year_t, '\d{4}') AND TRY_CAST(year_t AS INTEGER) BETWEEN $y0 AND $y1, false)"
+# The year in a cell, NULL unless four digits (spaces around allowed): a cell that reads back as the
+# integer it casts to (the usual case) needs no pattern match. Years outside 1000-9999 are refused by the
+# framework, so `year BETWEEN $y0 AND $y1` then also means "four digits".
+YEAR = r"""CASE WHEN TRY_CAST(year_raw AS INTEGER)::VARCHAR = year_raw THEN TRY_CAST(year_raw AS INTEGER)
+            WHEN regexp_full_match(trim(year_raw), '\d{4}') THEN TRY_CAST(trim(year_raw) AS INTEGER) END"""
 
-# One pass over the file: every cell parsed and joined to the framework, and `bad` when any check fails.
-# `bad` is true exactly when ERRORS_SQL gives this cell a message (and when anything is NULL, to be safe),
-# so that the messages, the slow part, are only written for files that have errors.
+# One pass over the file: every cell parsed, joined to the framework and to the current value of its
+# indicator and year, and `bad` when any check fails. `bad` is true exactly when ERRORS_SQL gives the cell
+# a message (and when anything is NULL, to be safe), so that the messages, the slow part, are only
+# written for files that have errors.
 CHECKED_SQL = f"""
 CREATE OR REPLACE TEMP TABLE checked AS
 WITH b AS (
-    SELECT c.line, c.val_idx, m.code, m.whole, m.max, trim(c.year_raw) AS year_t, c.cmt_raw, {NUMBER} AS num
+    SELECT c.line, c.val_idx, m.code, m.ind_no, m.whole, m.max, {YEAR} AS year, nullif(c.cmt_raw, '') AS comment,
+           {NUMBER} AS num
     FROM cells c LEFT JOIN ind_map m USING (ind_raw)
 )
-SELECT line, val_idx, code, TRY_CAST(year_t AS INTEGER) AS year, num AS value, nullif(cmt_raw, '') AS comment,
-       coalesce(code IS NULL OR NOT {YEAR_OK} OR num IS NULL OR isinf(num) OR abs(num) >= $capacity OR num < 0
-                OR (whole AND num <> floor(num)) OR num > max, true) AS bad
-FROM b
+SELECT b.line, b.val_idx, b.code, b.ind_no, b.year, b.num AS value, b.comment,
+       coalesce(b.code IS NULL OR NOT coalesce(b.year BETWEEN $y0 AND $y1, false) OR b.num IS NULL OR isinf(b.num)
+                OR abs(b.num) >= $capacity OR b.num < 0 OR (b.whole AND b.num <> floor(b.num)) OR b.num > b.max,
+                true) AS bad,
+       cur.value AS old_value, cur.comment AS old_comment
+FROM b LEFT JOIN current_values cur ON cur.indicator = b.code AND cur.year = b.year
 """
 
 # Every error of the file, in French, for files where some cell is `bad`: (line, field, column index,
@@ -280,22 +290,37 @@ UNION ALL SELECT line, 3, val_idx, val_t, err_val FROM e WHERE err_val IS NOT NU
 ORDER BY line, field, idx
 """
 
-# Whether some cell is bad, and whether some pair may appear twice (hashes of the pairs collide, or
-# rarely two pairs share a hash: the exact aggregate below then finds no repeat), in one pass.
-SURVEY_SQL = """
-SELECT coalesce(bool_or(bad), false),
-       count(DISTINCT hash(code, year)) FILTER (WHERE NOT bad) < count(*) FILTER (WHERE NOT bad)
-FROM checked
+# Whether some indicator and year appear on more than one valid cell: each pair is a number below
+# indicators × years, and counting them in an array of that size is a fifth of the time of a DISTINCT
+# (frameworks too large for such an array use the DISTINCT).
+PAIR_NUMBERS_SQL = "SELECT ind_no * $years + (year - $y0) AS k FROM checked WHERE NOT bad"
+PAIRS_REPEAT_SQL = "SELECT count(DISTINCT ind_no * 10000 + year) < count(*) FROM checked WHERE NOT bad"
+DENSE_PAIRS_MAX = 20_000_000
+
+
+def _pairs_repeat(con: duckdb.DuckDBPyConnection, fw: Framework) -> bool:
+    if len(fw.indicators) * len(fw.years) > DENSE_PAIRS_MAX:
+        return con.execute(PAIRS_REPEAT_SQL).fetchall()[0][0]
+    numbers = con.execute(PAIR_NUMBERS_SQL, {"years": len(fw.years), "y0": fw.years[0]}).fetchnumpy()["k"]
+    return bool(np.bincount(numbers, minlength=1).max() > 1)
+
+
+# What the file changes, one row per indicator and year: the valid cells themselves when no pair repeats
+# (the usual case: a view, nothing copied; `position` numbers the cells, from the line and the column) …
+DIFF_VIEW_SQL = """
+CREATE OR REPLACE TEMP VIEW diff AS
+SELECT k.code AS indicator, k.year, k.value, coalesce(k.comment, k.old_comment) AS comment, k.line,
+       k.old_value, k.old_comment, (k.line - 2) * {width} + k.val_idx AS position,
+       CASE WHEN k.old_value IS NULL THEN 'nouveau'
+            WHEN k.old_value = k.value AND (k.comment IS NULL OR k.comment = coalesce(k.old_comment, ''))
+              THEN 'inchangé'
+            ELSE 'modifié' END AS change
+FROM checked k WHERE NOT k.bad
 """
-# One row per indicator and year. When no pair appears twice (the usual case) the valid cells are that
-# already; otherwise the same pair on several lines keeps one value if they agree, and a disagreement is
-# an error on each later line that differs from the first.
-STAGED_VIEW_SQL = """
-CREATE OR REPLACE TEMP VIEW staged AS
-SELECT code AS indicator, year, value, comment, line FROM checked WHERE NOT bad
-"""
-STAGED_SQL = """
-CREATE OR REPLACE TEMP TABLE staged AS
+# … otherwise the same pair on several lines keeps one value if they agree (and the first comment given),
+# and a disagreement is an error on each later line that differs from the first.
+PAIRS_SQL = """
+CREATE OR REPLACE TEMP TABLE staged_pairs AS
 SELECT code AS indicator, year, arg_min(value, line) AS value,
        arg_min(comment, line) FILTER (WHERE comment IS NOT NULL) AS comment, min(line) AS line,
        min(value) <> max(value) AS conflict
@@ -306,22 +331,22 @@ CONFLICTS_SQL = """
 SELECT c.line, c.val_idx, trim(cv.val_raw), c.code || ' ' || c.year || ' figure aussi ligne ' || s.line
        || ' avec une autre valeur (« ' || trim(fv.val_raw) || ' » et « ' || trim(cv.val_raw)
        || ' ») : gardez une seule ligne'
-FROM staged s
+FROM staged_pairs s
 JOIN checked c ON c.code = s.indicator AND c.year = s.year AND c.line <> s.line AND c.value <> s.value
 JOIN checked f ON f.line = s.line AND f.code = s.indicator AND f.year = s.year
 JOIN cells cv ON cv.line = c.line AND cv.val_idx = c.val_idx
 JOIN cells fv ON fv.line = f.line AND fv.val_idx = f.val_idx
 WHERE s.conflict AND NOT c.bad AND NOT f.bad
 """
-
-DIFF_SQL = """
-CREATE OR REPLACE TEMP TABLE diff AS
+DIFF_PAIRS_SQL = """
+CREATE OR REPLACE TEMP TABLE diff_pairs AS
 SELECT s.indicator, s.year, s.value, coalesce(s.comment, c.comment) AS comment, s.line,
        c.value AS old_value, c.comment AS old_comment,
        CASE WHEN c.value IS NULL THEN 'nouveau'
             WHEN c.value = s.value AND (s.comment IS NULL OR s.comment = coalesce(c.comment, '')) THEN 'inchangé'
             ELSE 'modifié' END AS change
-FROM staged s LEFT JOIN current_values c USING (indicator, year)
+FROM staged_pairs s LEFT JOIN current_values c USING (indicator, year);
+CREATE OR REPLACE TEMP VIEW diff AS SELECT *, row_number() OVER () AS position FROM diff_pairs;
 """
 
 
@@ -343,8 +368,8 @@ def _suggest(unknown: list[str], fw: Framework, limit: int = 20) -> dict[str, st
 
 
 def validate(con: duckdb.DuckDBPyConnection, raw: RawTable, fw: Framework) -> list[InputError]:
-    """Stage `raw` into temp view or table `staged` (indicator, year, value, comment, line); return every
-    error. The common case (a file without errors nor repeated pairs) takes three passes over the data."""
+    """Every error of `raw`; when there is none, temp relation `diff` holds what the file changes (see
+    `write_diff`). The usual file (no error, no repeated pair) takes three passes over its cells."""
     layout, errors = detect_layout(raw)
     if layout is None:
         return errors
@@ -372,6 +397,9 @@ def validate(con: duckdb.DuckDBPyConnection, raw: RawTable, fw: Framework) -> li
                     f"de la convention (attendu : de {years[0]} à {years[1]})",
                 )
             )
+    last_line = raw.table.column("line")[-1].as_py() if raw.table.num_rows else 1
+    if last_line * len(raw.header) >= VERSION_BLOCK:  # cells are numbered within a changeset's block of ids
+        errors.append(_err(1, "", "", "le fichier a trop de cellules pour un seul import : découpez-le"))
     if errors:
         return errors
     install_macros(con)
@@ -383,8 +411,7 @@ def validate(con: duckdb.DuckDBPyConnection, raw: RawTable, fw: Framework) -> li
         con.execute(LABELS_SQL)
     con.execute(CHECKED_SQL, params)
     rows: list[tuple] = []
-    any_bad, maybe_repeated = con.execute(SURVEY_SQL).fetchall()[0]
-    if any_bad:
+    if con.execute("SELECT bool_or(bad) FROM checked").fetchall()[0][0]:
         rows = [
             (line, raw.header[layout.columns["indicator"]] if field == 1 else raw.header[idx], val, msg)
             for line, field, idx, val, msg in con.execute(
@@ -394,12 +421,14 @@ def validate(con: duckdb.DuckDBPyConnection, raw: RawTable, fw: Framework) -> li
         if not rows:  # `bad` and the messages disagree: refuse rather than drop a cell silently
             line = con.execute("SELECT min(line) FROM checked WHERE bad").fetchall()[0][0]
             rows = [(line, "", "", "cellule illisible (vérifiez cette ligne)")]
-    if maybe_repeated:
-        con.execute(STAGED_SQL)
+    if _pairs_repeat(con, fw):
+        con.execute(PAIRS_SQL)
         for line, idx, val, msg in con.execute(CONFLICTS_SQL).fetchall():
             rows.append((line, raw.header[idx], val, msg))
-    else:
-        con.execute(STAGED_VIEW_SQL)
+        if not rows:
+            con.execute(DIFF_PAIRS_SQL)
+    elif not rows:
+        con.execute(DIFF_VIEW_SQL.format(width=int(len(raw.header))))
     unknown = sorted({v for _, _, v, m in rows if m.endswith("n'est pas un indicateur de la convention")})
     hints = _suggest(unknown, fw) if unknown else {}
     for line, col, val, msg in rows:
@@ -418,9 +447,9 @@ class Domain:
     built, how its changes are previewed, where its versions go. Table names come from code only."""
 
     name: str  # changesets.domain
-    diff: str  # temp table with year, change, and the staged rows
+    diff: str  # temp table or view with year, change, position (unique), and the staged rows
     preview_sql: str  # SELECT … FROM diff WHERE change <> 'inchangé' ORDER BY … LIMIT ?
-    insert_sql: str  # INSERT INTO …_versions SELECT NEW_VERSION_ID, … FROM diff WHERE change <> 'inchangé'
+    insert_sql: str  # INSERT INTO …_versions SELECT <new version id>, … FROM diff WHERE change <> 'inchangé'
     empty_warning: str
 
 
@@ -429,7 +458,7 @@ VALUES = Domain(
     "diff",
     "SELECT indicator, year, old_value, value, comment, change, line FROM diff "
     "WHERE change <> 'inchangé' ORDER BY line, indicator, year LIMIT ?",
-    f"INSERT INTO value_versions SELECT {NEW_VERSION_ID}, $cs, indicator, year, value, comment, line "
+    f"INSERT INTO value_versions SELECT $cs * {VERSION_BLOCK} + position, $cs, indicator, year, value, comment, line "
     "FROM diff WHERE change <> 'inchangé'",
     "Le fichier ne contient aucune valeur.",
 )
@@ -515,7 +544,6 @@ def _apply(
     dry_run: bool,
     preview_limit: int,
 ) -> ImportResult:
-    con.execute(DIFF_SQL)
     return write_diff(con, raw, VALUES, layout_kind, kind, user, comment, dry_run, preview_limit)
 
 
@@ -564,6 +592,7 @@ def import_files(
                 errors = validate(con, raw, fw)
                 if not errors:
                     layout = detect_layout(raw)[0]
+                    raw.release()  # the cells are in DuckDB now: free them before the write
                     results.append(_apply(con, raw, layout.kind, "import", user, comment, dry_run, preview_limit))
             if errors:
                 refusals.append((raw.file_name, errors))

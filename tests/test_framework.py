@@ -150,6 +150,7 @@ def _mutate(old: str, new: str) -> str:
         ("cash_subsidy = 90150", "cash_subsidy = 90000", "en numéraire"),
         ("advance_share = 0.7", "advance_share = 0.6", "avance + solde"),
         ('month_day = "03-31"', 'month_day = "02-31"', "invalide"),
+        ("years = [2016, 2017, 2018]", "years = [16, 17, 18]", "quatre chiffres"),
     ],
 )
 def test_inconsistencies_are_refused_with_a_clear_message(old, new, message):

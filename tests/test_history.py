@@ -43,6 +43,18 @@ def test_journal_records_file_hash_counts_and_state(store):
     assert row["user_name"] == "test"
 
 
+def test_version_ids_are_unique_and_ordered_by_changeset(store):
+    imp(store, "indicateur;2016;2017;2018\nF1.1;42;64;80\nF2.1;540;585;600\n")
+    imp(store, "indicateur;annee;valeur\nF1.1;2016;45\nF1.1;2016;45\nF1.3;2016;8\n")  # a repeated pair
+    edit = record_value(store, "F1.3", 2016, 9, "test", reason="correction")
+    revert(store, edit.changeset_id, "test", reason="retour")
+    with store.connect() as con:
+        rows = con.execute("SELECT id, changeset_id FROM value_versions").fetchall()
+    assert len(rows) == 10 and len({i for i, _ in rows}) == 10
+    assert all(i >> 32 == c for i, c in rows)  # each changeset's versions in its own block, newer above
+    assert values(store)[("F1.3", 2016)] == 8
+
+
 def test_revert_restores_previous_versions(store):
     first = imp(store, "indicateur;annee;valeur\nF1.1;2016;42\n")
     second = imp(store, "indicateur;annee;valeur\nF1.1;2016;45\nF1.3;2016;8\n")

@@ -126,6 +126,41 @@ def test_wide_layout_with_labelled_year_headers(store):
     assert values(store) == {("F1.1", 2016): 42, ("F1.1", 2017): 64}
 
 
+@pytest.mark.parametrize("year", ["2016.0", "+2016", "02016", "2e03", "2016,5", "２０１６", "2 016"])
+def test_a_year_is_four_digits(store, year):
+    assert refused(store, f"indicateur;année;valeur\nF1.1;{year};4\n") == [
+        f"ligne 2, colonne « année » : « {year} » n'est pas une année (attendu : une année de 2016 à 2018)"
+    ]
+
+
+def test_spaces_around_a_year_are_ignored(store):
+    imp(store, "indicateur;année;valeur\nF1.1; 2016 ;4\nF1.3;2017  ;5\n")
+    assert values(store) == {("F1.1", 2016): 4, ("F1.3", 2017): 5}
+
+
+def test_files_with_and_without_repeated_pairs_in_one_import(store):
+    plain = ("a.csv", b"indicateur;annee;valeur\nF1.1;2016;42\n")
+    repeated = ("b.csv", b"indicateur;annee;valeur\nF1.3;2016;8\nF1.3;2016;8\n")
+    results = import_files(store, [plain, repeated, ("c.csv", b"indicateur;annee;valeur\nF2.1;2016;540\n")], "t")
+    assert [(r.added, r.unchanged) for r in results] == [(1, 0), (1, 0), (1, 0)]
+    results = import_files(store, [repeated, plain], "t")
+    assert [(r.added, r.unchanged) for r in results] == [(0, 1), (0, 1)]
+    assert values(store) == {("F1.1", 2016): 42, ("F1.3", 2016): 8, ("F2.1", 2016): 540}
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_repeated_pairs_are_found_both_ways(store, monkeypatch, dense):
+    if not dense:  # a framework too large for the counting array: the SQL DISTINCT decides
+        monkeypatch.setattr(importing, "DENSE_PAIRS_MAX", 0)
+    assert refused(store, "indicateur;annee;valeur\nF1.1;2016;42\nF1.3;2016;8\nF1.1;2016;43\n") == [
+        "ligne 4, colonne « valeur » : F1.1 2016 figure aussi ligne 2 avec une autre valeur (« 42 » et « 43 ») : "
+        "gardez une seule ligne"
+    ]
+    r = imp(store, "indicateur;annee;valeur;commentaire\nF1.1;2016;42;\nF1.3;2016;8;\nF1.1;2016;42;vu\n")
+    assert (r.added, r.unchanged) == (2, 0)
+    assert values(store) == {("F1.1", 2016): 42, ("F1.3", 2016): 8}
+
+
 def test_two_columns_for_the_same_year_are_refused(store):
     assert refused(store, "indicateur;2016;Réalisé 2016\nF1.1;40;45\n") == [
         "ligne 1, colonne « Réalisé 2016 » : les colonnes « 2016 » et « Réalisé 2016 » désignent toutes deux "
