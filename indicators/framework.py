@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sys
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -208,7 +209,7 @@ class Framework:
     budget: Budget | None
     subsidy: Subsidy | None
     sha256: str
-    text: str = field(repr=False)
+    text: str = field(repr=False)  # the TOML, for the store to record; empty when read back from a store
     training: Training | None = None
 
     @property
@@ -268,15 +269,17 @@ def load_framework(path: str | Path | None = None) -> Framework:
     return parse_framework(text, origin=str(path))
 
 
-def parse_framework(text: str, origin: str = "référentiel") -> Framework:
-    """Parse and validate framework TOML text (as stored in the database or read from a file)."""
+def parse_framework(text: str, origin: str = "référentiel", keep_text: bool = True) -> Framework:
+    """Parse and validate framework TOML text (as stored in the database or read from a file).
+
+    keep_text=False for text read back from the store, which keeps it: `Framework.text` is then empty."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise FrameworkError(f"Référentiel {origin} : syntaxe TOML invalide ({e}).") from e
     problems: list[str] = []
     try:
-        fw = _build(raw, text, problems)
+        fw = _build(raw, text, problems, keep_text)
     except (KeyError, TypeError, ValueError) as e:
         problems.append(f"champ manquant ou mal formé : {e}")
         fw = None
@@ -292,7 +295,7 @@ def _num_keys(table: dict) -> dict[int, float]:
     return {int(k): float(v) for k, v in table.items()}
 
 
-def _build(raw: dict, text: str, problems: list[str]) -> Framework:
+def _build(raw: dict, text: str, problems: list[str], keep_text: bool = True) -> Framework:
     conv = raw["convention"]
     st = raw.get("status", {})
     indicators = []
@@ -308,8 +311,8 @@ def _build(raw: dict, text: str, problems: list[str]) -> Framework:
                 fiche=int(i["fiche"]),
                 label=i["label"],
                 short_label=i.get("short_label", i["label"]),
-                unit=i["unit"],
-                kind=i["kind"],
+                unit=sys.intern(i["unit"]),  # a few distinct words, repeated by every indicator
+                kind=sys.intern(i["kind"]),
                 whole=bool(i.get("whole", True)),
                 max=float(i.get("max", 1e9)),
                 targets=_num_keys(i.get("targets", {})),
@@ -420,7 +423,7 @@ def _build(raw: dict, text: str, problems: list[str]) -> Framework:
         budget=budget,
         subsidy=subsidy,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        text=text,
+        text=text if keep_text else "",
         training=training,
     )
 

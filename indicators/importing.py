@@ -196,7 +196,7 @@ def _framework_table(fw: Framework) -> pa.Table:
         table = pa.table(
             {
                 "code": [i.code for i in fw.indicators],
-                "ind_no": pa.array(range(len(fw.indicators)), pa.int64()),
+                "ind_no": pa.array(range(len(fw.indicators)), pa.int32()),
                 "label": [i.label for i in fw.indicators],
                 "whole": [i.whole for i in fw.indicators],
                 "max": [float(i.max) for i in fw.indicators],
@@ -369,7 +369,8 @@ def _suggest(unknown: list[str], fw: Framework, limit: int = 20) -> dict[str, st
 
 def validate(con: duckdb.DuckDBPyConnection, raw: RawTable, fw: Framework) -> list[InputError]:
     """Every error of `raw`; when there is none, temp relation `diff` holds what the file changes (see
-    `write_diff`). The usual file (no error, no repeated pair) takes three passes over its cells."""
+    `write_diff`) and `raw`'s cells are released. The usual file (no error, no repeated pair) takes three
+    passes over its cells."""
     layout, errors = detect_layout(raw)
     if layout is None:
         return errors
@@ -438,6 +439,8 @@ def validate(con: duckdb.DuckDBPyConnection, raw: RawTable, fw: Framework) -> li
     con.execute("DROP VIEW cells")
     con.unregister("raw_input")
     con.unregister("fw_ind")
+    if not rows:
+        raw.release()  # every cell is in `checked` now: free the file's table before the write
     return sorted(errors, key=lambda e: e.line)  # stable: indicator, year, value within a line
 
 
@@ -592,7 +595,6 @@ def import_files(
                 errors = validate(con, raw, fw)
                 if not errors:
                     layout = detect_layout(raw)[0]
-                    raw.release()  # the cells are in DuckDB now: free them before the write
                     results.append(_apply(con, raw, layout.kind, "import", user, comment, dry_run, preview_limit))
             if errors:
                 refusals.append((raw.file_name, errors))

@@ -40,8 +40,10 @@ class RawTable:
     size: int
 
     def release(self) -> None:
-        """Drop the cells (once they have been copied elsewhere), keeping the columns and the file's facts."""
+        """Drop the cells (once they have been copied elsewhere), keeping the columns and the file's facts,
+        and give the memory back to the system (the CSV reader allocates from it) for what comes next."""
         self.table = self.table.schema.empty_table()
+        pa.system_memory_pool().release_unused()
 
 
 def _refuse(file_name: str, message: str) -> ImportRefused:
@@ -125,7 +127,7 @@ def _read_csv_fast(payload: bytes, head: str, delimiter: str) -> pa.Table | None
     try:
         first = pacsv.read_csv(
             io.BytesIO(payload),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 22),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 20, use_threads=False),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 quote_char='"',
