@@ -310,7 +310,7 @@ def _pairs_repeat(con: duckdb.DuckDBPyConnection, fw: Framework) -> bool:
 DIFF_VIEW_SQL = """
 CREATE OR REPLACE TEMP VIEW diff AS
 SELECT k.code AS indicator, k.year, k.value, coalesce(k.comment, k.old_comment) AS comment, k.line,
-       k.old_value, k.old_comment, (k.line - 2) * {width} + k.val_idx AS position,
+       k.old_value, k.old_comment, (k.line::BIGINT - 2) * {width} + k.val_idx AS position,
        CASE WHEN k.old_value IS NULL THEN 'nouveau'
             WHEN k.old_value = k.value AND (k.comment IS NULL OR k.comment = coalesce(k.old_comment, ''))
               THEN 'inchangé'
