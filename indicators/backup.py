@@ -41,6 +41,20 @@ def backup_dir(store: Store) -> Path:
     return Path(configured).expanduser() if configured else store.path.parent / "sauvegardes"
 
 
+def _manifest_sha256(copy: Path) -> str | None:
+    try:
+        return json.loads(copy.with_suffix(".json").read_text(encoding="utf-8")).get("sha256")
+    except (OSError, ValueError):
+        return None
+
+
+def _store_sha256(store: Path) -> str:
+    digest = hashlib.sha256()
+    for chunk in _store_chunks(store):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -53,27 +67,33 @@ def _sha256(path: Path) -> str:
 _descriptors: dict[str, int] = {}
 
 
-def _copy_store(store: Path, target: Path) -> None:
-    """Copy the store file while this process holds DuckDB's lock on it, without ever closing a descriptor
-    of it: the lock is a POSIX record lock, which belongs to the process and the file, and closing *any*
-    descriptor of the file releases it — another program could then write into the store while this
-    process still uses it (it happened: two imports at once, one lost). So the copy reads through one
-    descriptor per store, kept open for the life of the process (a new one when a restore replaced the
-    file; the old one stays open for the same reason)."""
-    if os.name != "posix":  # Windows locks belong to a handle: a plain copy releases nothing
-        shutil.copyfile(store, target)
+def _store_chunks(store: Path) -> Iterator[bytes]:
+    """The bytes of the store file, read while this process holds DuckDB's lock on it, without ever closing
+    a descriptor of it: the lock is a POSIX record lock, which belongs to the process and the file, and
+    closing *any* descriptor of the file releases it — another program could then write into the store
+    while this process still uses it (it happened: two imports at once, one lost). So reads go through
+    one descriptor per store, kept open for the life of the process (a new one when a restore replaced
+    the file; the old one stays open for the same reason)."""
+    if os.name != "posix":  # Windows locks belong to a handle: a plain read releases nothing
+        with store.open("rb") as f:
+            yield from iter(lambda: f.read(1 << 22), b"")
         return
     fd = _descriptors.get(str(store))
     if fd is None or os.fstat(fd).st_ino != os.stat(store).st_ino:
         fd = _descriptors[str(store)] = os.open(store, os.O_RDONLY)
     size, offset = os.fstat(fd).st_size, 0
+    while offset < size:
+        chunk = os.pread(fd, min(1 << 22, size - offset), offset)
+        if not chunk:
+            break
+        yield chunk
+        offset += len(chunk)
+
+
+def _copy_store(store: Path, target: Path) -> None:
     with target.open("wb") as out:
-        while offset < size:
-            chunk = os.pread(fd, min(1 << 22, size - offset), offset)
-            if not chunk:
-                break
+        for chunk in _store_chunks(store):
             out.write(chunk)
-            offset += len(chunk)
 
 
 def backup(
@@ -114,11 +134,18 @@ def backup(
 
 
 def auto_backup(store: Store, reason: str, con: duckdb.DuckDBPyConnection | None = None) -> Backup | None:
-    """The automatic copy taken before an import or a revert; keeps the last KPI_BACKUPS_KEPT."""
+    """The automatic copy taken before an import or a revert; keeps the last KPI_BACKUPS_KEPT. None when
+    the store has not changed since the last automatic copy (that copy is this state): otherwise every
+    refused attempt at a file would take a copy of the same state and push a useful one out."""
     kept = settings.get_int("backups_kept")
     if kept <= 0 or not store.path.exists():
         return None
-    info = backup(store, reason=f"auto-{reason}", con=con)
+    with contextlib.nullcontext(con) if con is not None else store.connect() as con:
+        con.execute("CHECKPOINT")
+        automatic = sorted(backup_dir(store).glob(f"{store.path.stem}-*-auto-*.duckdb"))
+        if automatic and _manifest_sha256(automatic[-1]) == _store_sha256(store.path):
+            return None
+        info = backup(store, reason=f"auto-{reason}", con=con)
     automatic = sorted(backup_dir(store).glob(f"{store.path.stem}-*-auto-*.duckdb"))
     for old in automatic[:-kept]:
         old.unlink(missing_ok=True)

@@ -75,6 +75,25 @@ def test_every_import_and_revert_is_preceded_by_a_backup_and_only_the_last_are_k
     assert len(list(backup.backup_dir(store).glob("*-auto-*.duckdb"))) == 3
 
 
+def test_refused_files_do_not_push_useful_automatic_copies_out(store, monkeypatch):
+    monkeypatch.setenv("KPI_BACKUPS_KEPT", "2")
+    imp(store, "indicateur;2016\nF1.1;1\n")
+    imp(store, "indicateur;2016\nF1.1;2\n")
+
+    def automatic():
+        return sorted(p.name for p in backup.backup_dir(store).glob("*-auto-*.duckdb"))
+
+    kept = automatic()
+    assert len(kept) == 2
+    for _ in range(3):  # the same state each time: its copy is taken once
+        with pytest.raises(ImportRefused):
+            import_file(store, "faux.csv", b"indicateur;2016\nF1.1;x\n", "test")
+    after_refusals = automatic()
+    assert len(after_refusals) == 2 and after_refusals[0] == kept[1]  # the state after import 1 is still kept
+    imp(store, "indicateur;2016\nF1.1;3\n")  # nothing changed since the last copy: no new one
+    assert automatic() == after_refusals
+
+
 def test_activity_journal_of_a_full_scenario(store):
     first = imp(store, "indicateur;2016\nF1.1;45\n", name="envoi.csv")
     texts.write_text(store, "explanation", "Retard", "alice", "F1.1", 2016)
