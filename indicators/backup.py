@@ -48,13 +48,6 @@ def _manifest_sha256(copy: Path) -> str | None:
         return None
 
 
-def _store_sha256(store: Path) -> str:
-    digest = hashlib.sha256()
-    for chunk in _store_chunks(store):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -90,10 +83,14 @@ def _store_chunks(store: Path) -> Iterator[bytes]:
         offset += len(chunk)
 
 
-def _copy_store(store: Path, target: Path) -> None:
+def _copy_store(store: Path, target: Path) -> str:
+    """Copy the store into `target`; the SHA-256 of the bytes copied."""
+    digest = hashlib.sha256()
     with target.open("wb") as out:
         for chunk in _store_chunks(store):
+            digest.update(chunk)
             out.write(chunk)
+    return digest.hexdigest()
 
 
 def backup(
@@ -117,9 +114,9 @@ def backup(
         version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
         changesets = con.execute("SELECT count(*) FROM changesets").fetchone()[0]
         partial = target.with_suffix(".partiel")
-        _copy_store(store.path, partial)
+        sha256 = _copy_store(store.path, partial)
         os.replace(partial, target)
-    info = Backup(target, now, reason, _sha256(target), int(version), int(changesets))
+    info = Backup(target, now, reason, sha256, int(version), int(changesets))
     manifest = {
         "file": target.name,
         "store": str(store.path),
@@ -140,12 +137,13 @@ def auto_backup(store: Store, reason: str, con: duckdb.DuckDBPyConnection | None
     kept = settings.get_int("backups_kept")
     if kept <= 0 or not store.path.exists():
         return None
-    with contextlib.nullcontext(con) if con is not None else store.connect() as con:
-        con.execute("CHECKPOINT")
-        automatic = sorted(backup_dir(store).glob(f"{store.path.stem}-*-auto-*.duckdb"))
-        if automatic and _manifest_sha256(automatic[-1]) == _store_sha256(store.path):
-            return None
-        info = backup(store, reason=f"auto-{reason}", con=con)
+    automatic = sorted(backup_dir(store).glob(f"{store.path.stem}-*-auto-*.duckdb"))
+    previous = _manifest_sha256(automatic[-1]) if automatic else None
+    info = backup(store, reason=f"auto-{reason}", con=con)
+    if info.sha256 == previous:  # the same bytes as the last automatic copy: keep that one only
+        info.path.unlink()
+        info.path.with_suffix(".json").unlink()
+        return None
     automatic = sorted(backup_dir(store).glob(f"{store.path.stem}-*-auto-*.duckdb"))
     for old in automatic[:-kept]:
         old.unlink(missing_ok=True)
