@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-# Store path -> a read-only descriptor of the store file that this process never closes (see `_copy_store`).
+# Store path -> a read-only descriptor of the file at that path, never closed while it is that file
+# (see `_store_chunks`).
 _descriptors: dict[str, int] = {}
+_descriptors_lock = threading.Lock()  # a descriptor is never closed while another thread reads through it
 
 
 def _store_chunks(store: Path) -> Iterator[bytes]:
@@ -65,22 +68,36 @@ def _store_chunks(store: Path) -> Iterator[bytes]:
     a descriptor of it: the lock is a POSIX record lock, which belongs to the process and the file, and
     closing *any* descriptor of the file releases it — another program could then write into the store
     while this process still uses it (it happened: two imports at once, one lost). So reads go through
-    one descriptor per store, kept open for the life of the process (a new one when a restore replaced
-    the file; the old one stays open for the same reason)."""
+    one descriptor per store, kept open as long as the path leads to that file. Once a restore replaced
+    the file (or it was deleted) the descriptor is closed: a lock on a file no path leads to protects
+    nothing, and the old file's space is freed."""
     if os.name != "posix":  # Windows locks belong to a handle: a plain read releases nothing
         with store.open("rb") as f:
             yield from iter(lambda: f.read(1 << 22), b"")
         return
-    fd = _descriptors.get(str(store))
-    if fd is None or os.fstat(fd).st_ino != os.stat(store).st_ino:
-        fd = _descriptors[str(store)] = os.open(store, os.O_RDONLY)
-    size, offset = os.fstat(fd).st_size, 0
-    while offset < size:
-        chunk = os.pread(fd, min(1 << 22, size - offset), offset)
-        if not chunk:
-            break
-        yield chunk
-        offset += len(chunk)
+    with _descriptors_lock:
+        fd = _descriptors.get(str(store))
+        if fd is None or not _same_file(fd, store):
+            for path, old in list(_descriptors.items()):
+                if not _same_file(old, Path(path)):
+                    os.close(_descriptors.pop(path))
+            fd = _descriptors[str(store)] = os.open(store, os.O_RDONLY)
+        size, offset = os.fstat(fd).st_size, 0
+        while offset < size:
+            chunk = os.pread(fd, min(1 << 22, size - offset), offset)
+            if not chunk:
+                break
+            yield chunk
+            offset += len(chunk)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
 
 
 def _copy_store(store: Path, target: Path) -> str:

@@ -153,6 +153,12 @@ def test_a_backup_never_releases_the_lock_this_process_holds_on_the_store(store,
             assert other.returncode != 0 and b"lock" in other.stderr.lower()
             backup.backup(store, tmp_path / "copies")
     assert subprocess.run([sys.executable, "-c", OPEN_FOR_WRITING, str(store.path)]).returncode == 0
+    # Once a restore has put another file at the store's path, the descriptor of the old one is closed.
+    backup.restore(store, next((tmp_path / "copies").glob("*.duckdb")), "admin")
+    backup.backup(store, tmp_path / "copies")
+    held = [fd for path, fd in backup._descriptors.items() if path == str(store.path)]
+    assert len(held) == 1 and backup._same_file(held[0], store.path)
+    assert all(backup._same_file(fd, Path(path)) for path, fd in backup._descriptors.items())
 
 
 def test_two_processes_importing_at_once_lose_nothing(tmp_path):
