@@ -12,7 +12,7 @@ import datetime as dt
 import pyarrow as pa
 
 from indicators.errors import Refused
-from indicators.storage import NEW_VERSION_ID, Store, utcnow
+from indicators.storage import NEW_VERSION_ID, VERSION_BLOCK, Store, utcnow
 
 DEMO_LABEL = "DONNÉES D'EXEMPLE"
 DEMO_USER = "démonstration"
@@ -83,8 +83,8 @@ def _demo_budget(con, fw, now) -> int:
         [changeset_id, DEMO_USER, now, DEMO_COMMENT, len(rows)],
     )
     con.executemany(
-        "INSERT INTO expense_versions VALUES ($cs * 4294967296 + $position, $cs, $year, $line, $party, $fiche, "
-        "$amount, NULL, NULL)",
+        f"INSERT INTO expense_versions VALUES ($cs * {VERSION_BLOCK} + $position, $cs, $year, $line, $party, "
+        "$fiche, $amount, NULL, NULL)",
         [
             {"cs": changeset_id, "position": k, "year": y, "line": li, "party": p, "fiche": f, "amount": a}
             for k, (y, li, p, f, a) in enumerate(rows, start=1)

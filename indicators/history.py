@@ -42,9 +42,10 @@ def value_history(store: Store, indicator: str, year: int) -> pd.DataFrame:
     numbers them from 1, the oldest (`version_id` is the store's internal ordering key)."""
     with store.connect() as con:
         return con.execute(
-            "SELECT row_number() OVER (ORDER BY v.id) AS version, v.id AS version_id, v.value, v.comment, v.changeset_id, c.kind, c.user_name, c.created_at, "
-            "c.file_name, c.comment AS reason, v.source_line FROM value_versions v "
-            "JOIN changesets c ON c.id = v.changeset_id WHERE v.indicator = ? AND v.year = ? ORDER BY v.id DESC",
+            "SELECT row_number() OVER (ORDER BY v.id) AS version, v.id AS version_id, v.value, v.comment, "
+            "v.changeset_id, c.kind, c.user_name, c.created_at, c.file_name, c.comment AS reason, v.source_line "
+            "FROM value_versions v JOIN changesets c ON c.id = v.changeset_id "
+            "WHERE v.indicator = ? AND v.year = ? ORDER BY v.id DESC",
             [indicator, int(year)],
         ).df()
 

@@ -32,7 +32,7 @@ from indicators.framework import Framework, load_framework, parse_framework
 # changeset writes get ids changeset id × 2**32 + their position, computed inside the INSERT (`$cs` is the
 # changeset id): a million-value import then needs no sequence call per row, which took half the time of
 # the write. Ids that `version_seq` gave before are all below 2**32, hence older; the sequence is no
-# longer used for versions. An import numbers its rows with the rowid of its staging table instead.
+# longer used for versions. An import numbers its cells from their line and column instead (importing.DIFF_VIEW_SQL).
 VERSION_BLOCK = 4294967296
 NEW_VERSION_ID = f"$cs * {VERSION_BLOCK} + row_number() OVER ()"
 

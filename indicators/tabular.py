@@ -111,11 +111,12 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _read_csv_fast(payload: bytes, head: str, delimiter: str) -> pa.Table | None:
-    """pyarrow's multi-threaded reader; None when some row has another count of cells than the header.
-    `head`: the start of the text, for the header's width.
+    """pyarrow's reader; None when some row has another count of cells than the header. `head`: the start
+    of the text, for the header's width.
 
-    Its buffers come from the system allocator, where the memory freed after the parse goes back to the
-    rest of the process (DuckDB, Python) instead of staying in Arrow's own pool (-37 MB for 1 000 000 rows)."""
+    One thread and 1 MB blocks: parsing 1 000 000 rows peaks at +66 MB instead of +110 MB, in the same
+    time here. Its buffers come from the system allocator, so that the memory freed after the parse, and
+    the table once `RawTable.release` is called, go back to the rest of the process (DuckDB, Python)."""
     ragged = False
     width = len(next(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter), []))
 
