@@ -482,9 +482,11 @@ def write_diff(
     Refused when a year it changes is locked (submitted or validated)."""
     from indicators.access import refuse_if_locked_con
 
-    changed_rows = f"FROM {domain.diff} WHERE change <> 'inchangé'"
-    refuse_if_locked_con(con, [r[0] for r in con.execute(f"SELECT DISTINCT year {changed_rows}").fetchall()])
-    counts = dict(con.execute(f"SELECT change, count(*) FROM {domain.diff} GROUP BY change").fetchall())
+    by_year = con.execute(f"SELECT change, year, count(*) FROM {domain.diff} GROUP BY change, year").fetchall()
+    refuse_if_locked_con(con, sorted({year for change, year, _ in by_year if change != "inchangé"}))
+    counts: dict[str, int] = {}
+    for change, _year, n in by_year:
+        counts[change] = counts.get(change, 0) + n
     added, changed, unchanged = counts.get("nouveau", 0), counts.get("modifié", 0), counts.get("inchangé", 0)
     changes = con.execute(domain.preview_sql, [preview_limit]).df()
     warnings = [] if added + changed + unchanged else [domain.empty_warning]

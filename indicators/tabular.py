@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -104,7 +105,7 @@ def decode_text(data: bytes) -> tuple[str, str] | None:
 
 def sniff_delimiter(text: str) -> str:
     """The separator that appears most often in the header line (`;` wins ties, as in French Excel)."""
-    first = text.lstrip("\r\n").split("\n", 1)[0]
+    first = text[:65536].lstrip("\r\n").split("\n", 1)[0]  # never split (copy) a whole large file
     counts = {d: first.count(d) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] > 0 else ";"
@@ -249,7 +250,8 @@ REFUSED_FORMATS = {
 
 
 def read_table(data: bytes, file_name: str, max_bytes: int, max_rows: int) -> RawTable:
-    """Read `data` (the whole file) into a RawTable, or raise ImportRefused for a file-level problem."""
+    """Read `data` (the whole file) into a RawTable, or raise ImportRefused for a file-level problem.
+    The file's SHA-256 is computed on a second thread while it is read (hashlib releases the GIL)."""
     size = len(data)
     if size > max_bytes:
         raise _refuse(
@@ -258,14 +260,20 @@ def read_table(data: bytes, file_name: str, max_bytes: int, max_rows: int) -> Ra
         )
     if not data or data.isspace():
         raise _refuse(file_name, "le fichier est vide (attendu : une ligne d'en-tête puis des lignes de données)")
-    sha = hashlib.sha256(data).hexdigest()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sha = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        return _read(data, file_name, max_rows, sha)
+
+
+def _read(data: bytes, file_name: str, max_rows: int, sha: Future) -> RawTable:
+    size = len(data)
     kind = sniff_format(data)
     if kind in REFUSED_FORMATS:
         raise _refuse(file_name, REFUSED_FORMATS[kind])
     if kind == "xlsx":
         raw = _read_xlsx(data, file_name)
         header, table = _finish(raw, file_name, max_rows)
-        return RawTable(file_name, "xlsx", None, None, header, table, sha, size)
+        return RawTable(file_name, "xlsx", None, None, header, table, sha.result(), size)
     decoded = decode_text(data)
     if decoded is None:
         raise _refuse(
@@ -273,12 +281,12 @@ def read_table(data: bytes, file_name: str, max_bytes: int, max_rows: int) -> Ra
             "ce n'est ni un fichier texte (CSV en UTF-8, UTF-16 ou Windows-1252) ni un classeur Excel .xlsx",
         )
     text, encoding = decoded
-    delimiter = sniff_delimiter(text)
-    payload = data if encoding == "UTF-8" else text.encode("utf-8")
     head = text[:65536]
+    delimiter = sniff_delimiter(head)
+    payload = data if encoding == "UTF-8" else text.encode("utf-8")
     del text, decoded  # the reader works on the bytes (a ragged file decodes them again)
     raw = _read_csv_fast(payload, head, delimiter)
     if raw is None:
         raw = _read_csv_exact(payload.decode("utf-8"), delimiter)
     header, table = _finish(raw, file_name, max_rows)
-    return RawTable(file_name, "csv", encoding, delimiter, header, table, sha, size)
+    return RawTable(file_name, "csv", encoding, delimiter, header, table, sha.result(), size)
