@@ -539,19 +539,6 @@ def write_diff(
     )
 
 
-def _apply(
-    con: duckdb.DuckDBPyConnection,
-    raw: RawTable,
-    layout_kind: str,
-    kind: str,
-    user: str,
-    comment: str | None,
-    dry_run: bool,
-    preview_limit: int,
-) -> ImportResult:
-    return write_diff(con, raw, VALUES, layout_kind, kind, user, comment, dry_run, preview_limit)
-
-
 def import_files(
     store: Store,
     files: list[tuple[str, bytes]],
@@ -597,7 +584,9 @@ def import_files(
                 errors = validate(con, raw, fw)
                 if not errors:
                     layout = detect_layout(raw)[0]
-                    results.append(_apply(con, raw, layout.kind, "import", user, comment, dry_run, preview_limit))
+                    results.append(
+                        write_diff(con, raw, VALUES, layout.kind, "import", user, comment, dry_run, preview_limit)
+                    )
             if errors:
                 refusals.append((raw.file_name, errors))
         if refusals:
@@ -651,4 +640,4 @@ def record_value(
         errors = validate(con, raw, fw)
         if errors:
             raise ImportRefused([("saisie manuelle", errors)])
-        return _apply(con, raw, "long", "edit", user, reason.strip(), dry_run, 10)
+        return write_diff(con, raw, VALUES, "long", "edit", user, reason.strip(), dry_run, 10)

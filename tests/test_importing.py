@@ -371,13 +371,13 @@ def test_dry_run_shows_the_change_and_writes_nothing(store):
 def test_a_failed_transaction_changes_nothing(store, monkeypatch):
     imp(store, "indicateur;annee;valeur\nF1.1;2016;42\n")
     before = snapshot(store)
-    real = importing._apply
+    real = importing.write_diff
 
     def failing(con, *args, **kwargs):
         real(con, *args, **kwargs)  # the changeset and versions are written…
         raise RuntimeError("disk full")  # …then the process fails before the commit
 
-    monkeypatch.setattr(importing, "_apply", failing)
+    monkeypatch.setattr(importing, "write_diff", failing)
     with pytest.raises(RuntimeError):
         imp(store, "indicateur;annee;valeur\nF1.1;2016;50\nF1.3;2016;8\n")
     assert snapshot(store) == before
