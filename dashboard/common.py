@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from indicators import access, budget, charts, demo, history, milestones, settings, texts, training
+from indicators import access, budget, charts, demo, history, ledger, milestones, settings, texts, training
 from indicators.errors import ImportRefused, KpiError
 from indicators.framework import Framework
 from indicators.importing import ImportResult
@@ -126,9 +126,10 @@ def load_value_history(_store: Store, db_path: str, indicator: str, year: int) -
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def load_revert_plan(_store: Store, db_path: str, changeset_id: int) -> history.RevertResult:
-    """What reverting a change would do (a dry run), for the confirmation."""
-    return history.revert(_store, changeset_id, current_user(), dry_run=True)
+def load_revert_plan(_store: Store, db_path: str, changeset_id: int, reinstate: bool = False) -> ledger.Cancellation:
+    """What cancelling (or re-establishing) a change would do, cell by cell (a dry run), for the confirmation."""
+    action = history.reinstate if reinstate else history.revert
+    return action(_store, changeset_id, current_user(), dry_run=True)
 
 
 def _stale(*caches) -> None:
@@ -158,6 +159,11 @@ def after_text_write() -> None:
 
 def after_milestone_write() -> None:
     _stale(load_milestones)
+
+
+def after_ledger_write() -> None:
+    """A cancellation or a re-establishment: it may bear on any domain."""
+    after_demo_removal()
 
 
 def after_demo_removal() -> None:

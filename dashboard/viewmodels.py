@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
+
 from dashboard import common
 from indicators import charts, formatting, tables, texts
 from indicators.kpis import TARGET_KIND_LABELS, fiche_sentence, latest_year_with_data, rows_by_indicator, share_met
@@ -160,6 +162,17 @@ def budget(store, year: int) -> dict:
             for r in amended.itertuples()
         ),
         "payments": tables.payments_table(year_payments) if len(year_payments) else None,
+        "payment_choices": {
+            int(r.id): f"n° {r.id} – {budget_core.PAYMENT_KINDS.get(r.kind, r.kind)} de "
+            f"{formatting.money(r.amount)} du {formatting.date(pd.Timestamp(r.paid_on).date(), long=False)}"
+            + (" (annulé)" if r.cancelled else "")
+            for r in year_payments.itertuples(index=False)
+        }
+        if len(year_payments)
+        else {},
+        "cancelled_payments": {int(r.id) for r in year_payments.itertuples(index=False) if r.cancelled}
+        if len(year_payments)
+        else set(),
     }
 
 
@@ -197,19 +210,26 @@ def saisie(store) -> dict:
 
 
 def historique(store) -> dict:
-    """The journal as a table, and the changes that can still be reverted, with their labels."""
+    """The journal as a table, the changes in force that can be cancelled and the cancelled ones that can
+    be re-established, with their labels."""
     journal = common.load_journal(store, str(store.path))
-    candidates = journal[journal["kind"].isin(["import", "edit"]) & (journal["state"] == "applied")]
+    changes = journal[journal["kind"].isin(["import", "edit"])]
+
+    def labels(frame) -> dict[int, str]:
+        return {
+            int(row.id): f"n° {row.id} – "
+            + (f"import de « {row.file_name} »" if row.kind == "import" else "saisie")
+            + f" ({tables.DOMAIN_LABELS.get(row.domain, row.domain)})"
+            + f" par {row.user_name}, le {formatting.timestamp(row.created_at.to_pydatetime())}"
+            for row in frame.itertuples(index=False)
+        }
+
     return {
         "empty": journal.empty,
         "journal": tables.journal_frame(journal),
         "latest": latest_year(store),
-        "revertable": {
-            int(row.id): f"n° {row.id} – "
-            + (f"import de « {row.file_name} »" if row.kind == "import" else "saisie")
-            + f" par {row.user_name}, le {formatting.timestamp(row.created_at.to_pydatetime())}"
-            for row in candidates.itertuples(index=False)
-        },
+        "revertable": labels(changes[changes["state"] == "applied"]),
+        "reinstatable": labels(changes[changes["state"] == "reverted"]),
     }
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from indicators import formatting
+from indicators import formatting, ledger
 from indicators.errors import Refused
 from indicators.framework import CEILING_LABELS, Framework
 from indicators.storage import Store, utcnow
@@ -51,12 +51,15 @@ def _line(fw: Framework, code: str):
 
 
 # -- planned budget -------------------------------------------------------------------------------
-def plan_frame(store: Store) -> pd.DataFrame:
-    """The planned budget of every year: year, line, group, label, party, amount, in_kind, amended, reason."""
+def plan_frame(store: Store, as_of: ledger.AsOf | int | None = None) -> pd.DataFrame:
+    """The planned budget of every year (now, or as of a change): year, line, group, label, party, amount,
+    in_kind, amended, reason."""
     fw = store.framework()
     _require_budget(fw)
     with store.connect() as con:
-        amended = con.execute("SELECT year, line, party, amount, reason FROM current_plan").fetchall()
+        amended = con.execute(
+            "SELECT year, line, party, amount, reason FROM current_plan_at(?)", [ledger.upto(as_of)]
+        ).fetchall()
     overrides = {(y, line, p): (a, r) for y, line, p, a, r in amended}
     rows = []
     for year in fw.years:
@@ -113,27 +116,42 @@ def amend_plan(store: Store, year: int, line: str, party: str, amount: float, us
         return False
     with store.transaction() as con:
         Store.refuse_if_demo(con)
+        cs = ledger.new_changeset(
+            con, "edit", "plan", user, reason.strip(), {"year": year, "line": line, "party": party}, changed=1
+        )
         con.execute(
-            "INSERT INTO plan_versions VALUES (nextval('plan_seq'), ?, ?, ?, ?, ?, ?, ?, false)",
-            [year, target.code, party, amount, reason.strip(), user, utcnow()],
+            "INSERT INTO plan_versions (id, year, line, party, amount, reason, user_name, created_at, demo, changeset_id) "
+            "VALUES (nextval('plan_seq'), ?, ?, ?, ?, ?, ?, ?, false, ?)",
+            [year, target.code, party, amount, reason.strip(), user, utcnow(), cs],
         )
         Store.audit(
             con,
             user,
             "plan_amended",
-            {"year": year, "line": line, "party": party, "before": before, "after": amount, "reason": reason.strip()},
+            {
+                "year": year,
+                "line": line,
+                "party": party,
+                "change": cs,
+                "before": before,
+                "after": amount,
+                "reason": reason.strip(),
+            },
         )
     return True
 
 
 # -- actual spending and payments -----------------------------------------------------------------
-def actual_frame(store: Store) -> pd.DataFrame:
-    """Current actual spending: year, line, group, label, party, fiche (0 = none given), amount, comment."""
+def actual_frame(store: Store, as_of: ledger.AsOf | int | None = None) -> pd.DataFrame:
+    """Actual spending in force (now, or as of a change): year, line, group, label, party, fiche (0 = none
+    given), amount, comment, changeset_id."""
     fw = store.framework()
     _require_budget(fw)
     with store.connect() as con:
         frame = con.execute(
-            "SELECT year, line, party, fiche, amount, comment FROM current_expenses ORDER BY year, line, party, fiche"
+            "SELECT year, line, party, fiche, amount, comment, changeset_id FROM current_expenses_at(?) "
+            "ORDER BY year, line, party, fiche",
+            [ledger.upto(as_of)],
         ).df()
     groups = {x.code: (x.group, x.label) for x in fw.budget.lines}
     frame["group"] = [groups[c][0] for c in frame["line"]]
@@ -141,12 +159,17 @@ def actual_frame(store: Store) -> pd.DataFrame:
     return frame
 
 
-def payments_frame(store: Store) -> pd.DataFrame:
-    """Every payment recorded, with whether a later row cancelled it."""
+def payments_frame(store: Store, as_of: ledger.AsOf | int | None = None) -> pd.DataFrame:
+    """Every payment recorded (up to a change), with its change and whether it is cancelled under the
+    ledger rule; `cancel_reason` says why."""
     with store.connect() as con:
         return con.execute(
-            "SELECT p.id, p.year, p.kind, p.paid_on, p.amount, p.reference, p.user_name, p.created_at, p.cancels, "
-            "EXISTS (SELECT 1 FROM payments c WHERE c.cancels = p.id) AS cancelled FROM payments p ORDER BY p.paid_on, p.id"
+            "SELECT p.id, p.year, p.kind, p.paid_on, p.amount, p.reference, p.user_name, p.created_at, "
+            "p.changeset_id, p.cancelled, CASE WHEN p.cancelled THEN r.comment END AS cancel_reason "
+            "FROM payments_at($upto) p LEFT JOIN ledger_chains($upto) ch ON ch.root = p.changeset_id "
+            "AND ch.node = (SELECT max(node) FROM ledger_chains($upto) x WHERE x.root = p.changeset_id) "
+            "LEFT JOIN changesets r ON r.id = ch.node ORDER BY p.paid_on, p.id",
+            {"upto": ledger.upto(as_of)},
         ).df()
 
 
@@ -170,37 +193,34 @@ def record_payment(
     with store.transaction() as con:
         Store.refuse_if_demo(con)
         new_id = con.execute("SELECT nextval('payment_seq')").fetchone()[0]
-        con.execute(
-            "INSERT INTO payments VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, false)",
-            [new_id, int(year), kind, paid_on, signed, (reference or "").strip() or None, user, utcnow()],
+        cs = ledger.new_changeset(
+            con, "edit", "payments", user, (reference or "").strip() or None, {"payment": new_id}, added=1
         )
-        Store.audit(con, user, "payment_recorded", {"id": new_id, "year": int(year), "kind": kind, "amount": signed})
+        con.execute(
+            "INSERT INTO payments (id, year, kind, paid_on, amount, reference, user_name, created_at, cancels, demo, "
+            "changeset_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, false, ?)",
+            [new_id, int(year), kind, paid_on, signed, (reference or "").strip() or None, user, utcnow(), cs],
+        )
+        Store.audit(
+            con,
+            user,
+            "payment_recorded",
+            {"id": new_id, "change": cs, "year": int(year), "kind": kind, "amount": signed},
+        )
     return new_id
 
 
-def cancel_payment(store: Store, payment_id: int, user: str, reason: str) -> int:
-    """Cancel a wrongly recorded payment by a counter-entry (nothing is deleted). Returns its id."""
-    if not str(reason or "").strip():
-        raise Refused("Indiquez la raison de l'annulation : elle est obligatoire et figure au journal.")
-    from indicators.access import require
+def cancel_payment(store: Store, payment_id: int, user: str, reason: str, dry_run: bool = False) -> ledger.Cancellation:
+    """Cancel a wrongly recorded payment: a change under the ledger rule (journaled, with its reason;
+    nothing is deleted, and `reinstate_payment` puts it back). Raises NotFound, Refused."""
+    return ledger.cancel(store, ledger.changeset_of(store, "payments", payment_id), user, reason, dry_run)
 
-    require(store, user, "write")
-    with store.transaction() as con:
-        Store.refuse_if_demo(con)
-        row = con.execute(
-            "SELECT year, kind, paid_on, amount, cancels FROM payments WHERE id = ?", [payment_id]
-        ).fetchone()
-        if row is None or row[4] is not None:
-            raise Refused(f"Aucun versement n° {payment_id} à annuler.")
-        if con.execute("SELECT count(*) FROM payments WHERE cancels = ?", [payment_id]).fetchone()[0]:
-            raise Refused(f"Le versement n° {payment_id} est déjà annulé.")
-        new_id = con.execute("SELECT nextval('payment_seq')").fetchone()[0]
-        con.execute(
-            "INSERT INTO payments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, false)",
-            [new_id, row[0], row[1], row[2], -row[3], f"Annulation : {reason.strip()}", user, utcnow(), payment_id],
-        )
-        Store.audit(con, user, "payment_cancelled", {"id": payment_id, "by": new_id, "reason": reason.strip()})
-    return new_id
+
+def reinstate_payment(
+    store: Store, payment_id: int, user: str, reason: str, dry_run: bool = False
+) -> ledger.Cancellation:
+    """Put a cancelled payment back in force. Raises NotFound, Refused."""
+    return ledger.reinstate(store, ledger.changeset_of(store, "payments", payment_id), user, reason, dry_run)
 
 
 # -- execution --------------------------------------------------------------------------------------
@@ -386,7 +406,7 @@ def subsidy(fw: Framework, plan: pd.DataFrame, actual: pd.DataFrame, payments: p
         prorata = min(1.0, actual_spending / planned_spending) if s.prorata else 1.0
         prorated = round(planned_subsidy * prorata, 2)
         balance = round(prorated - advance, 2)
-    live = payments[(payments["year"] == year)] if len(payments) else payments
+    live = payments[(payments["year"] == year) & ~payments["cancelled"].astype(bool)] if len(payments) else payments
     paid = round(float(live["amount"].sum()), 2) if len(live) else 0.0
     due = prorated if prorated is not None else planned_subsidy
     e = formatting.money

@@ -218,25 +218,49 @@ def history(
         )
 
 
+def _print_cancellation(r, dry_run: bool) -> None:
+    word = "Annulation" if r.action == "annulation" else "Rétablissement"
+    head = f"Simulation ({r.action} du changement n° {r.target}) : " if dry_run else f"{word} n° {r.changeset_id} : "
+    typer.echo(f"{head}{r.summary}.")
+    for c in r.cells.itertuples(index=False):
+        if c.effect == "inchangée":
+            by = f" : couverte par le changement n° {c.covered_by}" if c.covered_by else ""
+            typer.echo(f"  {c.cell} : reste {c.after}{by}")
+        else:
+            typer.echo(f"  {c.cell} : {c.before} → {c.after}")
+
+
 @app.command()
 def revert(
-    import_id: Annotated[int, typer.Argument(help="Numéro de l'import (voir « kpi history »).")],
-    reason: Annotated[str | None, typer.Option(help="Raison de l'annulation.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Montrer ce qui serait rétabli.")] = False,
+    change_id: Annotated[int, typer.Argument(help="Numéro du changement (voir « kpi history »).")],
+    reason: Annotated[
+        str | None, typer.Option(help="Raison de l'annulation (obligatoire, sauf en simulation).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Montrer ce que l'annulation changerait.")] = False,
     user: UserOption = None,
     db: DbOption = None,
 ) -> None:
-    """Annuler un import ou une saisie : les valeurs d'avant sont rétablies (l'annulation est journalisée)."""
+    """Annuler un changement (import, saisie, texte, jalon, budget, versement) : chaque valeur reprend celle du
+    dernier changement en vigueur ; l'annulation est un changement journalisé, qui s'annule à son tour."""
     from indicators.history import revert as do_revert
 
-    r = do_revert(_store(db), import_id, _user(user), reason, dry_run)
-    head = "Simulation : " if dry_run else f"Annulation n° {r.changeset_id} : "
-    typer.echo(
-        f"{head}{r.restored} valeur(s) rétablie(s), {r.withdrawn} retirée(s), "
-        f"{len(r.skipped)} laissée(s) telle(s) quelle(s) car modifiée(s) depuis."
-    )
-    for s in r.skipped.itertuples(index=False):
-        typer.echo(f"  {s.indicator} {s.year} : modifiée depuis par le changement n° {s.latest_changeset}")
+    _print_cancellation(do_revert(_store(db), change_id, _user(user), reason, dry_run), dry_run)
+
+
+@app.command()
+def reinstate(
+    change_id: Annotated[int, typer.Argument(help="Numéro du changement annulé (voir « kpi history »).")],
+    reason: Annotated[
+        str | None, typer.Option(help="Raison du rétablissement (obligatoire, sauf en simulation).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Montrer ce que le rétablissement changerait.")] = False,
+    user: UserOption = None,
+    db: DbOption = None,
+) -> None:
+    """Rétablir un changement annulé : ses valeurs reviennent là où aucun changement plus récent ne les couvre."""
+    from indicators.history import reinstate as do_reinstate
+
+    _print_cancellation(do_reinstate(_store(db), change_id, _user(user), reason, dry_run), dry_run)
 
 
 @app.command()
@@ -408,6 +432,91 @@ users_app = typer.Typer(help="Comptes locaux : créer, lister, désactiver, chan
 app.add_typer(users_app, name="user")
 years_app = typer.Typer(help="Validation d'une année : soumettre, valider, renvoyer, déverrouiller.")
 app.add_typer(years_app, name="year")
+payments_app = typer.Typer(help="Versements de la subvention : enregistrer, lister, annuler, rétablir.")
+app.add_typer(payments_app, name="payment")
+
+
+@payments_app.command("add")
+def payment_add(
+    year: Annotated[int, typer.Option(help="Année de la subvention versée.")],
+    amount: Annotated[str, typer.Option(help="Montant en euros, écrit à la française (« 63 105,00 »).")],
+    kind: Annotated[str, typer.Option(help="avance, solde, reversement ou autre.")] = "avance",
+    paid_on: Annotated[
+        str | None, typer.Option("--date", help="Date du versement (JJ/MM/AAAA ; défaut : aujourd'hui).")
+    ] = None,
+    reference: Annotated[str | None, typer.Option(help="Référence du mandat.")] = None,
+    user: UserOption = None,
+    db: DbOption = None,
+) -> None:
+    """Enregistrer un versement reçu (un reversement : l'argent rendu)."""
+    import datetime as dt
+
+    from indicators import budget
+    from indicators.importing import parse_number
+
+    value = parse_number(amount)
+    if value is None:
+        _fail(f"Montant illisible : « {amount} » (attendu : un montant en euros, par exemple 63 105,00).", 1)
+    try:
+        day = dt.datetime.strptime(paid_on, "%d/%m/%Y").date() if paid_on else dt.date.today()
+    except ValueError:
+        _fail(f"Date illisible : « {paid_on} » (attendu : JJ/MM/AAAA).", 2)
+    store = _store(db)
+    new_id = budget.record_payment(store, year, kind, day, value, _user(user), reference)
+    typer.echo(
+        f"Versement n° {new_id} enregistré : {formatting.money(value)} ({kind} {year}, le {formatting.date(day, long=False)})."
+    )
+
+
+@payments_app.command("list")
+def payment_list(
+    year: Annotated[int | None, typer.Option(help="Une seule année.")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Lister les versements enregistrés, annulés compris."""
+    from indicators import budget
+
+    frame = budget.payments_frame(_store(db))
+    if year is not None:
+        frame = frame[frame["year"] == year]
+    if as_json:
+        typer.echo(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+        return
+    if frame.empty:
+        typer.echo("Aucun versement enregistré.")
+    for r in frame.itertuples(index=False):
+        state = f"ANNULÉ ({r.cancel_reason})" if r.cancelled else "en vigueur"
+        typer.echo(
+            f"n° {r.id} · {r.year} · {r.kind} · {formatting.date(r.paid_on, long=False)} · "
+            f"{formatting.money(r.amount)} · {r.reference or ''} · {state} (changement n° {r.changeset_id})"
+        )
+
+
+@payments_app.command("cancel")
+def payment_cancel(
+    payment_id: Annotated[int, typer.Argument(help="Numéro du versement (voir « kpi payment list »).")],
+    reason: Annotated[str, typer.Option(help="Raison de l'annulation (obligatoire).")],
+    user: UserOption = None,
+    db: DbOption = None,
+) -> None:
+    """Annuler un versement saisi par erreur (un changement journalisé ; « kpi payment reinstate » le rétablit)."""
+    from indicators import budget
+
+    _print_cancellation(budget.cancel_payment(_store(db), payment_id, _user(user), reason), False)
+
+
+@payments_app.command("reinstate")
+def payment_reinstate(
+    payment_id: Annotated[int, typer.Argument(help="Numéro du versement annulé.")],
+    reason: Annotated[str, typer.Option(help="Raison du rétablissement (obligatoire).")],
+    user: UserOption = None,
+    db: DbOption = None,
+) -> None:
+    """Rétablir un versement annulé."""
+    from indicators import budget
+
+    _print_cancellation(budget.reinstate_payment(_store(db), payment_id, _user(user), reason), False)
 
 
 def _password(name: str, from_stdin: bool) -> str:

@@ -11,6 +11,7 @@ import datetime as dt
 
 import pyarrow as pa
 
+from indicators import ledger
 from indicators.errors import Refused
 from indicators.storage import NEW_VERSION_ID, VERSION_BLOCK, Store, utcnow
 
@@ -64,6 +65,10 @@ DEMO_PAYMENTS = [
 DEMO_TRAINING = {2016: (14, 446.0, 57_132.60, 28_450.0, 34_900.0, "Première promotion : 14 alternants (exemple).")}
 
 
+def _demo_changeset(con, domain: str, rows: int = 1) -> int:
+    return ledger.new_changeset(con, "demo", domain, DEMO_USER, DEMO_COMMENT, added=rows)
+
+
 def _demo_budget(con, fw, now) -> int:
     """Write the demo's budget data (expenses as a second 'demo' changeset). Returns the expense rows."""
     if fw.budget is None:
@@ -76,12 +81,7 @@ def _demo_budget(con, fw, now) -> int:
             for party, planned in line.amounts.items():
                 factor = DEMO_LINE_FACTORS.get(line.code, share)
                 rows.append((year, line.code, party, 0, round(planned * factor, 2)))
-    changeset_id = con.execute("SELECT nextval('changeset_seq')").fetchone()[0]
-    con.execute(
-        "INSERT INTO changesets (id, kind, user_name, created_at, comment, added, domain) "
-        "VALUES (?, 'demo', ?, ?, ?, ?, 'expenses')",
-        [changeset_id, DEMO_USER, now, DEMO_COMMENT, len(rows)],
-    )
+    changeset_id = ledger.new_changeset(con, "demo", "expenses", DEMO_USER, DEMO_COMMENT, added=len(rows))
     con.executemany(
         f"INSERT INTO expense_versions VALUES ($cs * {VERSION_BLOCK} + $position, $cs, $year, $line, $party, "
         "$fiche, $amount, NULL, NULL)",
@@ -93,20 +93,25 @@ def _demo_budget(con, fw, now) -> int:
     year, line, party, amount, reason = DEMO_AMENDMENT
     if year in fw.years and any(x.code == line for x in fw.budget.lines):
         con.execute(
-            "INSERT INTO plan_versions VALUES (nextval('plan_seq'), ?, ?, ?, ?, ?, ?, ?, true)",
-            [year, line, party, amount, reason, DEMO_USER, now],
+            "INSERT INTO plan_versions (id, year, line, party, amount, reason, user_name, created_at, demo, changeset_id) "
+            "VALUES (nextval('plan_seq'), ?, ?, ?, ?, ?, ?, ?, true, ?)",
+            [year, line, party, amount, reason, DEMO_USER, now, _demo_changeset(con, "plan")],
         )
-    for year, kind, paid_on, amount, reference in DEMO_PAYMENTS:
-        if year in fw.years:
-            con.execute(
-                "INSERT INTO payments VALUES (nextval('payment_seq'), ?, ?, ?, ?, ?, ?, ?, NULL, true)",
-                [year, kind, paid_on, amount, reference, DEMO_USER, now],
-            )
+    payments = [p for p in DEMO_PAYMENTS if p[0] in fw.years]
+    cs = _demo_changeset(con, "payments", len(payments)) if payments else None
+    for year, kind, paid_on, amount, reference in payments:
+        con.execute(
+            "INSERT INTO payments (id, year, kind, paid_on, amount, reference, user_name, created_at, cancels, demo, "
+            "changeset_id) VALUES (nextval('payment_seq'), ?, ?, ?, ?, ?, ?, ?, NULL, true, ?)",
+            [year, kind, paid_on, amount, reference, DEMO_USER, now, cs],
+        )
     for year, (learners, hours, revenue, cnam, cfa, note) in DEMO_TRAINING.items():
         if year in fw.years:
             con.execute(
-                "INSERT INTO training_records VALUES (nextval('training_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, true)",
-                [year, learners, hours, revenue, cnam, cfa, note, DEMO_USER, now],
+                "INSERT INTO training_records (id, year, learners, hours, revenue, costs_cnam, costs_cfa, note, "
+                "user_name, created_at, demo, changeset_id) "
+                "VALUES (nextval('training_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, true, ?)",
+                [year, learners, hours, revenue, cnam, cfa, note, DEMO_USER, now, _demo_changeset(con, "training")],
             )
     return len(rows)
 
@@ -128,11 +133,7 @@ def load_demo(store: Store) -> int:
                 "Le magasin contient déjà des valeurs : les données d'exemple ne se chargent que dans un "
                 "magasin vide, pour ne jamais se mélanger aux vraies données."
             )
-        changeset_id = con.execute("SELECT nextval('changeset_seq')").fetchone()[0]
-        con.execute(
-            "INSERT INTO changesets (id, kind, user_name, created_at, comment, added) VALUES (?, 'demo', ?, ?, ?, ?)",
-            [changeset_id, DEMO_USER, utcnow(), DEMO_COMMENT, len(rows)],
-        )
+        changeset_id = ledger.new_changeset(con, "demo", "values", DEMO_USER, DEMO_COMMENT, added=len(rows))
         demo = pa.table(
             {
                 "indicator": [r[0] for r in rows],
@@ -149,19 +150,23 @@ def load_demo(store: Store) -> int:
         )
         con.unregister("demo_rows")
         now = utcnow()
-        for (topic, indicator, year), body in DEMO_TEXTS.items():
-            if (not indicator or indicator in codes) and year in fw.years:
-                con.execute(
-                    "INSERT INTO text_versions VALUES (nextval('text_seq'), ?, ?, ?, ?, ?, ?, true)",
-                    [topic, indicator, year, body, DEMO_USER, now],
-                )
+        demo_texts = [(k, body) for k, body in DEMO_TEXTS.items() if (not k[1] or k[1] in codes) and k[2] in fw.years]
+        cs = _demo_changeset(con, "texts", len(demo_texts)) if demo_texts else None
+        for (topic, indicator, year), body in demo_texts:
+            con.execute(
+                "INSERT INTO text_versions (id, topic, indicator, year, body, user_name, created_at, demo, "
+                "changeset_id) VALUES (nextval('text_seq'), ?, ?, ?, ?, ?, ?, true, ?)",
+                [topic, indicator, year, body, DEMO_USER, now, cs],
+            )
         milestones = {m.code for m in fw.milestones}
-        for code, (state, year, note) in DEMO_MILESTONES.items():
-            if code in milestones:
-                con.execute(
-                    "INSERT INTO milestone_versions VALUES (nextval('milestone_seq'), ?, ?, ?, ?, ?, ?, true)",
-                    [code, state, year, note, DEMO_USER, now],
-                )
+        demo_milestones = [(c, x) for c, x in DEMO_MILESTONES.items() if c in milestones]
+        cs = _demo_changeset(con, "milestones", len(demo_milestones)) if demo_milestones else None
+        for code, (state, year, note) in demo_milestones:
+            con.execute(
+                "INSERT INTO milestone_versions (id, milestone, state, year, note, user_name, created_at, demo, "
+                "changeset_id) VALUES (nextval('milestone_seq'), ?, ?, ?, ?, ?, ?, true, ?)",
+                [code, state, year, note, DEMO_USER, now, cs],
+            )
         expenses = _demo_budget(con, fw, now)
         Store.audit(con, DEMO_USER, "demo_loaded", {"values": len(rows), "expenses": expenses})
     return len(rows)

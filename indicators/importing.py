@@ -461,8 +461,10 @@ VALUES = Domain(
     "diff",
     "SELECT indicator, year, old_value, value, comment, change, line FROM diff "
     "WHERE change <> 'inchangé' ORDER BY line, indicator, year LIMIT ?",
+    # Unchanged cells are written too: under the ledger rule the file says them as much as the others, and
+    # cancelling an older change that gave the same value must leave them to this one.
     f"INSERT INTO value_versions SELECT $cs * {VERSION_BLOCK} + position, $cs, indicator, year, value, comment, line "
-    "FROM diff WHERE change <> 'inchangé'",
+    "FROM diff",
     "Le fichier ne contient aucune valeur.",
 )
 
@@ -499,7 +501,8 @@ def write_diff(
         if previous:
             warnings.append(f"Ce fichier identique a déjà été importé (import n° {previous[0]}).")
     changeset_id = None
-    if not dry_run:
+    # A hand entry that changes nothing writes nothing (a file is journaled even then: it was received).
+    if not dry_run and (kind != "edit" or added + changed):
         changeset_id = con.execute("SELECT nextval('changeset_seq')").fetchone()[0]
         con.execute(
             "INSERT INTO changesets (id, kind, user_name, created_at, comment, file_name, file_sha256, file_bytes, "

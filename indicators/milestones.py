@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from indicators import ledger
 from indicators.errors import Refused
 from indicators.storage import Store, utcnow
 
@@ -51,26 +52,39 @@ def set_state(
         after = (state, None if year is None else int(year), note)
         if before == after or (before is None and after == (DEFAULT_STATE, None, None)):
             return False
+        cs = ledger.new_changeset(
+            con,
+            "edit",
+            "milestones",
+            user,
+            note,
+            {"milestone": milestone},
+            added=int(before is None),
+            changed=int(before is not None),
+        )
         con.execute(
-            "INSERT INTO milestone_versions VALUES (nextval('milestone_seq'), ?, ?, ?, ?, ?, ?, false)",
-            [milestone, state, after[1], note, user, utcnow()],
+            "INSERT INTO milestone_versions (id, milestone, state, year, note, user_name, created_at, demo, changeset_id) "
+            "VALUES (nextval('milestone_seq'), ?, ?, ?, ?, ?, ?, false, ?)",
+            [milestone, state, after[1], note, user, utcnow(), cs],
         )
         Store.audit(
             con,
             user,
             "milestone_updated",
-            {"milestone": milestone, "before": list(before) if before else None, "after": list(after)},
+            {"milestone": milestone, "change": cs, "before": list(before) if before else None, "after": list(after)},
         )
     return True
 
 
-def milestone_table(store: Store) -> pd.DataFrame:
+def milestone_table(store: Store, as_of: ledger.AsOf | int | None = None) -> pd.DataFrame:
     """One row per milestone of the framework: code, label, fiches, state (a_venir when never set), year,
     note, user_name, updated_at (UTC, NaT when never set)."""
     fw = store.framework()
     with store.connect() as con:
         current = con.execute(
-            "SELECT milestone AS code, state, year, note, user_name, created_at AS updated_at FROM current_milestones"
+            "SELECT milestone AS code, state, year, note, user_name, created_at AS updated_at, changeset_id "
+            "FROM current_milestones_at(?)",
+            [ledger.upto(as_of)],
         ).df()
     frame = pd.DataFrame(
         [{"code": m.code, "label": m.label, "fiches": list(m.fiches), "source": m.source} for m in fw.milestones],
@@ -84,7 +98,8 @@ def milestone_table(store: Store) -> pd.DataFrame:
 def milestone_history(store: Store, milestone: str) -> pd.DataFrame:
     with store.connect() as con:
         return con.execute(
-            "SELECT id, state, year, note, user_name, created_at FROM milestone_versions WHERE milestone = ? "
-            "ORDER BY id DESC",
+            "SELECT m.id, m.state, m.year, m.note, m.user_name, m.created_at, m.changeset_id, NOT s.in_force AS cancelled "
+            "FROM milestone_versions m JOIN changeset_states(2147483647) s ON s.id = m.changeset_id "
+            "WHERE milestone = ? ORDER BY m.id DESC",
             [milestone],
         ).df()

@@ -208,7 +208,7 @@ EXPENSES = Domain(
     "SELECT line AS poste, year, party, fiche, old_value, value, comment, change, src AS line FROM exp_diff "
     "WHERE change <> 'inchangé' ORDER BY src, year, line, party, fiche LIMIT ?",
     f"INSERT INTO expense_versions SELECT {NEW_VERSION_ID}, $cs, year, line, party, fiche, value, comment, "
-    "src FROM exp_diff WHERE change <> 'inchangé'",
+    "src FROM exp_diff",  # unchanged rows too, as for values (importing.VALUES)
     "Le fichier ne contient aucune dépense.",
 )
 

@@ -3,9 +3,14 @@
 Guarantees:
 - The schema is declared once (`MIGRATIONS`), applied by numbered migrations recorded in
   `schema_migrations`; a store is created and migrated automatically on first use.
-- Values are never updated in place: each change is a new row of `value_versions`, tied to a
-  `changesets` row (who, when, which file or edit, why). The current value is the latest version;
-  a version whose value is NULL withdraws the value. The only rows ever deleted are demo data's.
+- Nothing is updated in place (accounts aside): every change — an import, a hand entry, a text, a
+  milestone, a plan amendment, a payment, a training record, the demo load — is one `changesets` row
+  (who, when, which file, why) and the versions it wrote, each tied to it by `changeset_id`.
+- The ledger rule (see `ledger`): a cell's current value is the one written by the latest change that
+  is not cancelled; a version whose value is NULL (or text '') withdraws the value. Cancelling is a
+  change of its own (kind 'revert', `reverts` = its target) that writes no version; cancelling a
+  cancellation re-establishes its target. Every view of current state applies the rule, as of any
+  change (`*_at(upto)` macros). The only rows ever deleted are demo data's.
 - DuckDB lets one process write at a time. Connections are opened for one unit of work and closed
   at once, so the CLI can import while the dashboard runs; a busy file is retried with back-off for
   `lock_timeout` seconds, then `StoreBusy` says so in French.
@@ -250,12 +255,147 @@ CREATE TABLE year_states (
 );
 """
 
+SCHEMA_V5 = """
+-- The ledger rule for every domain. Cancellations form chains: a change C, the cancellation that
+-- targets it, the cancellation of that cancellation (which re-establishes C), and so on; each change is
+-- the target of at most one cancellation, so the chain's length says whether C is in force (even) or
+-- cancelled (odd). A version counts when its change is in force and is not itself a cancellation:
+-- versions older stores wrote for their reverts (copies of old values) are ignored.
+ALTER TABLE changesets ADD COLUMN details VARCHAR;
+CREATE UNIQUE INDEX changesets_one_cancellation ON changesets (reverts);
+
+CREATE MACRO ledger_chains(upto) AS TABLE
+WITH RECURSIVE chain(root, node, depth) AS (
+    SELECT r.reverts, r.id, 1 FROM changesets r JOIN changesets t ON t.id = r.reverts
+    WHERE r.kind = 'revert' AND t.kind <> 'revert' AND r.id <= upto
+    UNION ALL
+    SELECT chain.root, r.id, chain.depth + 1 FROM chain JOIN changesets r ON r.reverts = chain.node
+    WHERE r.kind = 'revert' AND r.id <= upto
+)
+SELECT root, node, depth, max(depth) OVER (PARTITION BY root) AS length FROM chain;
+
+-- Changesets whose versions do not count as of change `upto`.
+CREATE MACRO inert_changesets(upto) AS TABLE
+SELECT id FROM changesets WHERE kind = 'revert' AND id <= upto
+UNION ALL
+SELECT DISTINCT root FROM ledger_chains(upto) WHERE length % 2 = 1;
+
+-- Every changeset as of `upto`: in force or not, and for a cancellation, the change it bears on (root)
+-- and its depth in the chain (odd: an annulation of root, even: a re-establishment).
+CREATE MACRO changeset_states(upto) AS TABLE
+SELECT c.id, coalesce(ch.root, c.id) AS root, coalesce(ch.depth, 0) AS depth,
+       coalesce(ch.length, rl.length, 0) AS chain_length,
+       (coalesce(ch.length, rl.length, 0) - coalesce(ch.depth, 0)) % 2 = 0 AS in_force
+FROM changesets c
+LEFT JOIN ledger_chains(upto) ch ON ch.node = c.id
+LEFT JOIN (SELECT DISTINCT root, length FROM ledger_chains(upto)) rl ON rl.root = c.id
+WHERE c.id <= upto;
+
+CREATE MACRO latest_values_at(upto) AS TABLE
+SELECT * EXCLUDE (rn) FROM (
+    SELECT v.*, row_number() OVER (PARTITION BY indicator, year ORDER BY id DESC) AS rn
+    FROM value_versions v
+    WHERE v.changeset_id <= upto AND v.changeset_id NOT IN (SELECT id FROM inert_changesets(upto))
+) WHERE rn = 1;
+CREATE MACRO current_values_at(upto) AS TABLE
+SELECT indicator, year, value, comment, changeset_id, id AS version_id
+FROM latest_values_at(upto) WHERE value IS NOT NULL;
+CREATE OR REPLACE VIEW latest_versions AS SELECT * FROM latest_values_at(2147483647);
+CREATE OR REPLACE VIEW current_values AS SELECT * FROM current_values_at(2147483647);
+
+CREATE MACRO latest_expenses_at(upto) AS TABLE
+SELECT * EXCLUDE (rn) FROM (
+    SELECT e.*, row_number() OVER (PARTITION BY year, line, party, fiche ORDER BY id DESC) AS rn
+    FROM expense_versions e
+    WHERE e.changeset_id <= upto AND e.changeset_id NOT IN (SELECT id FROM inert_changesets(upto))
+) WHERE rn = 1;
+CREATE MACRO current_expenses_at(upto) AS TABLE
+SELECT year, line, party, fiche, amount, comment, changeset_id, id AS version_id
+FROM latest_expenses_at(upto) WHERE amount IS NOT NULL;
+CREATE OR REPLACE VIEW latest_expenses AS SELECT * FROM latest_expenses_at(2147483647);
+CREATE OR REPLACE VIEW current_expenses AS SELECT * FROM current_expenses_at(2147483647);
+
+-- Texts, milestones, plan amendments, payments and training records join the ledger: each row belongs
+-- to a changeset. Rows written before get one changeset each, numbered in the order they were written.
+ALTER TABLE text_versions ADD COLUMN changeset_id INTEGER;
+ALTER TABLE milestone_versions ADD COLUMN changeset_id INTEGER;
+ALTER TABLE plan_versions ADD COLUMN changeset_id INTEGER;
+ALTER TABLE payments ADD COLUMN changeset_id INTEGER;
+ALTER TABLE training_records ADD COLUMN changeset_id INTEGER;
+
+CREATE TEMP TABLE legacy_rows AS
+SELECT *, row_number() OVER (ORDER BY created_at, domain, row_id) AS k FROM (
+    SELECT 'texts' AS domain, id AS row_id, user_name, created_at, demo, NULL::BIGINT AS cancels,
+           NULL AS comment FROM text_versions
+    UNION ALL SELECT 'milestones', id, user_name, created_at, demo, NULL, note FROM milestone_versions
+    UNION ALL SELECT 'plan', id, user_name, created_at, demo, NULL, reason FROM plan_versions
+    UNION ALL SELECT 'payments', id, user_name, created_at, demo, cancels, reference FROM payments
+    UNION ALL SELECT 'training', id, user_name, created_at, demo, NULL, note FROM training_records
+);
+-- Take as many numbers from the sequence as there are rows (consecutive: the migration holds the store).
+CREATE TEMP TABLE legacy_first AS
+SELECT min(n) AS first FROM (SELECT nextval('changeset_seq') AS n FROM range((SELECT count(*) FROM legacy_rows)));
+CREATE TEMP TABLE legacy_ids AS
+SELECT r.*, f.first - 1 + r.k AS cs FROM legacy_rows r, legacy_first f;
+UPDATE text_versions t SET changeset_id = l.cs FROM legacy_ids l WHERE l.domain = 'texts' AND l.row_id = t.id;
+UPDATE milestone_versions t SET changeset_id = l.cs FROM legacy_ids l WHERE l.domain = 'milestones' AND l.row_id = t.id;
+UPDATE plan_versions t SET changeset_id = l.cs FROM legacy_ids l WHERE l.domain = 'plan' AND l.row_id = t.id;
+UPDATE payments t SET changeset_id = l.cs FROM legacy_ids l WHERE l.domain = 'payments' AND l.row_id = t.id;
+UPDATE training_records t SET changeset_id = l.cs FROM legacy_ids l WHERE l.domain = 'training' AND l.row_id = t.id;
+-- A payment's counter-entry (older stores' way of cancelling it) becomes the cancellation of its changeset.
+INSERT INTO changesets (id, kind, user_name, created_at, comment, added, reverts, domain)
+SELECT l.cs, CASE WHEN l.cancels IS NOT NULL THEN 'revert' WHEN l.demo THEN 'demo' ELSE 'edit' END,
+       l.user_name, l.created_at, l.comment, CASE WHEN l.cancels IS NULL THEN 1 ELSE 0 END,
+       (SELECT t.cs FROM legacy_ids t WHERE t.domain = 'payments' AND t.row_id = l.cancels), l.domain
+FROM legacy_ids l ORDER BY l.cs;
+DROP TABLE legacy_ids; DROP TABLE legacy_first; DROP TABLE legacy_rows;
+
+CREATE MACRO current_texts_at(upto) AS TABLE
+SELECT * EXCLUDE (rn) FROM (
+    SELECT t.*, row_number() OVER (PARTITION BY topic, indicator, year ORDER BY id DESC) AS rn
+    FROM text_versions t
+    WHERE t.changeset_id <= upto AND t.changeset_id NOT IN (SELECT id FROM inert_changesets(upto))
+) WHERE rn = 1 AND body <> '';
+CREATE OR REPLACE VIEW current_texts AS SELECT * FROM current_texts_at(2147483647);
+
+CREATE MACRO current_milestones_at(upto) AS TABLE
+SELECT * EXCLUDE (rn) FROM (
+    SELECT m.*, row_number() OVER (PARTITION BY milestone ORDER BY id DESC) AS rn FROM milestone_versions m
+    WHERE m.changeset_id <= upto AND m.changeset_id NOT IN (SELECT id FROM inert_changesets(upto))
+) WHERE rn = 1;
+CREATE OR REPLACE VIEW current_milestones AS SELECT * FROM current_milestones_at(2147483647);
+
+CREATE MACRO current_plan_at(upto) AS TABLE
+SELECT * EXCLUDE (rn) FROM (
+    SELECT p.*, row_number() OVER (PARTITION BY year, line, party ORDER BY id DESC) AS rn FROM plan_versions p
+    WHERE p.changeset_id <= upto AND p.changeset_id NOT IN (SELECT id FROM inert_changesets(upto))
+) WHERE rn = 1;
+CREATE OR REPLACE VIEW current_plan AS SELECT * FROM current_plan_at(2147483647);
+
+-- Payments are not cells: each one is in force or cancelled. Counter-entries of older stores are left out.
+CREATE MACRO payments_at(upto) AS TABLE
+SELECT p.*, p.changeset_id IN (SELECT id FROM inert_changesets(upto)) AS cancelled
+FROM payments p WHERE p.changeset_id <= upto AND p.cancels IS NULL;
+
+CREATE MACRO training_at(upto) AS TABLE
+SELECT * EXCLUDE (rn) FROM (
+    SELECT t.*, row_number() OVER (PARTITION BY year ORDER BY id DESC) AS rn FROM training_records t
+    WHERE t.changeset_id <= upto AND t.changeset_id NOT IN (SELECT id FROM inert_changesets(upto))
+) WHERE rn = 1;
+
+CREATE OR REPLACE VIEW journal AS
+SELECT c.*, CASE WHEN s.in_force THEN 'applied' ELSE 'reverted' END AS state, s.root, s.depth
+FROM changesets c JOIN changeset_states(2147483647) s USING (id);
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "initial schema", SCHEMA_V1),
     (2, "texts for the reports and milestone states", SCHEMA_V2),
     (3, "budget: actual spending, plan amendments, subsidy payments, training records", SCHEMA_V3),
     (4, "accounts, login attempts, year approval states", SCHEMA_V4),
+    (5, "the ledger rule: cancellations that commute, every domain in changesets", SCHEMA_V5),
 )
+LATEST = 2147483647  # `upto` of the *_at macros for the store as it is now
 
 FRAMEWORK_FRESHNESS = 2.0  # seconds
 _migrated: set[str] = set()

@@ -14,8 +14,10 @@ from indicators.framework import KINDS, PERIOD_KINDS, Framework
 from indicators.history import KIND_LABELS, STATE_LABELS
 from indicators.importing import ImportResult
 from indicators.kpis import STATUS_STYLE
+from indicators.ledger import DOMAINS
 from indicators.milestones import STATES
 
+DOMAIN_LABELS = {name: d.label for name, d in DOMAINS.items()}
 CHANGE_LABELS = {"nouveau": "nouvelle valeur", "modifié": "modifiée", "inchangé": "inchangée"}
 
 
@@ -99,7 +101,10 @@ def journal_frame(journal: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "N°": journal["id"],
-            "Type": [KIND_LABELS.get(k, k) for k in journal["kind"]],
+            "Type": list(journal["action"])
+            if "action" in journal
+            else [KIND_LABELS.get(k, k) for k in journal["kind"]],
+            "Sur": [DOMAIN_LABELS.get(d, d or "") for d in journal["domain"]],
             "État": [STATE_LABELS.get(s, s) for s in journal["state"]],
             "Par": journal["user_name"],
             "Le": [_when(t) for t in journal["created_at"]],
@@ -108,19 +113,42 @@ def journal_frame(journal: pd.DataFrame) -> pd.DataFrame:
             "Modifiées": journal["changed"],
             "Inchangées": journal["unchanged"],
             "Commentaire ou raison": [
-                (c or "") + (f" (annule le n° {int(r)})" if pd.notna(r) else "")
-                for c, r in zip(journal["comment"].fillna(""), journal["reverts"], strict=True)
+                (c or "") + (f" (porte sur le n° {int(root)})" if k == "revert" else "")
+                for c, k, root in zip(
+                    journal["comment"].fillna(""),
+                    journal["kind"],
+                    journal["root"] if "root" in journal else journal["reverts"],
+                    strict=True,
+                )
             ],
             "Empreinte SHA-256": journal["file_sha256"].fillna(""),
         }
     )
 
 
+def cancellation_frame(cells: pd.DataFrame) -> pd.DataFrame:
+    """What a cancellation or a re-establishment does, cell by cell: before → after, or why it stays."""
+    return pd.DataFrame(
+        {
+            "Case": cells["cell"],
+            "Avant": cells["before"],
+            "Après": cells["after"],
+            "Effet": cells["effect"],
+            "Couverte par": ["" if pd.isna(c) else f"changement n° {int(c)}" for c in cells["covered_by"]],
+        }
+    )
+
+
 def value_history_frame(versions: pd.DataFrame) -> pd.DataFrame:
-    """Every version of one value, newest first."""
+    """Every version of one value, newest first; a cancelled change's version says so, and the version in
+    force is marked."""
     return pd.DataFrame(
         {
             "Valeur": [_num(v) or "retirée" for v in versions["value"]],
+            "État": [
+                "annulée" if c else ("en vigueur" if cur else "remplacée")
+                for c, cur in zip(versions["cancelled"], versions["current"], strict=True)
+            ],
             "Le": [_when(t) for t in versions["created_at"]],
             "Par": versions["user_name"],
             "Origine": [
@@ -312,8 +340,8 @@ def payments_table(payments: pd.DataFrame) -> pd.DataFrame:
             "Référence": payments["reference"].fillna(""),
             "Saisi par": payments["user_name"],
             "État": [
-                "annulé" if c else ("annulation" if pd.notna(x) else "")
-                for c, x in zip(payments["cancelled"], payments["cancels"], strict=True)
+                f"annulé ({r})" if c and isinstance(r, str) else ("annulé" if c else "en vigueur")
+                for c, r in zip(payments["cancelled"], payments["cancel_reason"], strict=True)
             ],
         }
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from indicators import ledger
 from indicators.errors import Refused
 from indicators.framework import Framework
 from indicators.storage import Store, utcnow
@@ -81,34 +82,43 @@ def write_text(
         before = row[0] if row else ""
         if before == body:
             return False
+        details = {"topic": topic, "indicator": key_indicator, "year": key_year}
+        cs = ledger.new_changeset(
+            con, "edit", "texts", user, details=details, added=int(not before), changed=int(bool(before))
+        )
         con.execute(
-            "INSERT INTO text_versions VALUES (nextval('text_seq'), ?, ?, ?, ?, ?, ?, false)",
-            [topic, key_indicator, key_year, body, user, utcnow()],
+            "INSERT INTO text_versions (id, topic, indicator, year, body, user_name, created_at, demo, changeset_id) "
+            "VALUES (nextval('text_seq'), ?, ?, ?, ?, ?, ?, false, ?)",
+            [topic, key_indicator, key_year, body, user, utcnow(), cs],
         )
         Store.audit(
             con,
             user,
             "text_written",
-            {"topic": topic, "indicator": key_indicator, "year": key_year, "before": before, "after": body},
+            {**details, "change": cs, "before": before, "after": body},
         )
     return True
 
 
-def current_texts(store: Store) -> pd.DataFrame:
-    """topic, indicator ('' if none), year (0 for the period), body, user_name, created_at (UTC)."""
+def current_texts(store: Store, as_of: ledger.AsOf | int | None = None) -> pd.DataFrame:
+    """topic, indicator ('' if none), year (0 for the period), body, user_name, created_at (UTC),
+    changeset_id: the texts in force now, or as of a change."""
     with store.connect() as con:
         return con.execute(
-            "SELECT topic, indicator, year, body, user_name, created_at, demo FROM current_texts "
-            "ORDER BY topic, indicator, year"
+            "SELECT topic, indicator, year, body, user_name, created_at, demo, changeset_id FROM current_texts_at(?) "
+            "ORDER BY topic, indicator, year",
+            [ledger.upto(as_of)],
         ).df()
 
 
 def text_history(store: Store, topic: str, indicator: str | None = None, year: int | None = None) -> pd.DataFrame:
-    """Every version of one text, newest first (an empty body is a withdrawal)."""
+    """Every version of one text, newest first (an empty body is a withdrawal), with its change and
+    whether that change is cancelled."""
     with store.connect() as con:
         return con.execute(
-            "SELECT id, body, user_name, created_at FROM text_versions WHERE topic = ? AND indicator = ? AND year = ? "
-            "ORDER BY id DESC",
+            "SELECT t.id, t.body, t.user_name, t.created_at, t.changeset_id, NOT s.in_force AS cancelled "
+            "FROM text_versions t JOIN changeset_states(2147483647) s ON s.id = t.changeset_id "
+            "WHERE topic = ? AND indicator = ? AND year = ? ORDER BY t.id DESC",
             [topic, indicator or "", int(year or 0)],
         ).df()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from indicators import formatting
+from indicators import formatting, ledger
 from indicators.errors import Refused
 from indicators.framework import Framework, Training, TrainingCost
 from indicators.storage import Store, utcnow
@@ -180,8 +180,10 @@ def record_year(
     first, second = t.partners
     with store.transaction() as con:
         Store.refuse_if_demo(con)
+        cs = ledger.new_changeset(con, "edit", "training", user, note, {"year": int(year)}, added=1)
         con.execute(
-            "INSERT INTO training_records VALUES (nextval('training_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, false)",
+            "INSERT INTO training_records (id, year, learners, hours, revenue, costs_cnam, costs_cfa, note, user_name, "
+            "created_at, demo, changeset_id) VALUES (nextval('training_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?)",
             [
                 int(year),
                 int(learners),
@@ -192,21 +194,24 @@ def record_year(
                 note,
                 user,
                 utcnow(),
+                cs,
             ],
         )
-        Store.audit(con, user, "training_recorded", {"year": int(year), **{k: float(v) for k, v in numbers.items()}})
+        Store.audit(
+            con,
+            user,
+            "training_recorded",
+            {"year": int(year), "change": cs, **{k: float(v) for k, v in numbers.items()}},
+        )
 
 
-def records(store: Store) -> pd.DataFrame:
+def records(store: Store, as_of: ledger.AsOf | int | None = None) -> pd.DataFrame:
     """The latest record of each year: year, learners, hours, revenue, costs per partner, margin and each
     partner's share of it, note, who and when."""
     fw = store.framework()
     t = _training(fw)
     with store.connect() as con:
-        frame = con.execute(
-            "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY year ORDER BY id DESC) AS rn "
-            "FROM training_records) WHERE rn = 1 ORDER BY year"
-        ).df()
+        frame = con.execute("SELECT * FROM training_at(?) ORDER BY year", [ledger.upto(as_of)]).df()
     first, second = t.partners
     frame = frame.rename(columns={"costs_cnam": f"costs_{first}", "costs_cfa": f"costs_{second}"})
     frame["margin"] = frame["revenue"] - frame[f"costs_{first}"] - frame[f"costs_{second}"]

@@ -113,10 +113,19 @@ def test_history_revert_template_export_demo(db, tmp_path):
     kpi("export", "--format", "csv", "--out", out, db=db, check=True)
     text = out.read_bytes().decode("utf-8-sig")
     assert "'=cmd|' /C calc'!A0" in text and ";=cmd" not in text
-    assert kpi("revert", "1", db=db, check=True).stdout.startswith(
-        "Annulation n° 2 : 0 valeur(s) rétablie(s), 1 retirée"
+    assert kpi("revert", "1", db=db).returncode == 1  # a cancellation says why
+    assert kpi("revert", "1", "--dry-run", db=db, check=True).stdout.splitlines() == [
+        "Simulation (annulation du changement n° 1) : 1 valeur retirée(s).",
+        "  F1.1 2016 : 42 → aucune valeur",
+    ]
+    assert kpi("revert", "1", "--reason", "erreur", db=db, check=True).stdout.startswith(
+        "Annulation n° 2 : 1 valeur retirée"
     )
-    assert kpi("revert", "1", db=db).returncode == 1
+    assert kpi("revert", "1", "--reason", "encore", db=db).returncode == 1  # already cancelled
+    assert kpi("reinstate", "1", "--reason", "bon fichier", db=db, check=True).stdout.startswith(
+        "Rétablissement n° 3 : 1 valeur rendue"
+    )
+    assert json.loads(kpi("history", "--json", db=db, check=True).stdout)[-1]["state"] == "applied"
     for fmt in ("csv", "xlsx"):
         kpi("template", "--format", fmt, "--out", tmp_path / f"modele.{fmt}", db=db, check=True)
         assert (tmp_path / f"modele.{fmt}").stat().st_size > 100

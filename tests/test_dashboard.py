@@ -213,7 +213,10 @@ def test_revert_from_historique_needs_confirmation_and_reason(env):
     journal = at.dataframe[0].value
     assert list(journal["Fichier"]) == ["second.csv", "premier.csv"]
     assert len(journal["Empreinte SHA-256"].iloc[0]) == 64
-    assert at.selectbox(key="revert_target").value == second.changeset_id
+    assert at.selectbox(key="revert_target_annuler").value == second.changeset_id
+    # The preview gives each cell before → after, as the rule will make it.
+    preview = at.dataframe[-1].value
+    assert preview[["Case", "Avant", "Après", "Effet"]].values.tolist() == [["F1.1 2016", "50", "45", "changée"]]
     assert at.button(key="revert_button").disabled
     at.text_input(key="revert_reason").input("Fichier envoyé par erreur").run()
     at.checkbox(key="revert_confirm").check().run()
@@ -223,6 +226,15 @@ def test_revert_from_historique_needs_confirmation_and_reason(env):
     assert f"Changement n° {second.changeset_id} annulé" in at.success[0].value
     assert history.current_values(env.store)["value"].tolist() == [45]
     assert history.journal(env.store).iloc[0]["comment"] == "Fichier envoyé par erreur"
+    # … and the cancelled change can be re-established from the same page.
+    at.radio(key="revert_mode").set_value("rétablir").run()
+    assert at.selectbox(key="revert_target_rétablir").value == second.changeset_id
+    at.text_input(key="revert_reason").input("C'était le bon fichier").run()
+    at.checkbox(key="revert_confirm").check().run()
+    at.button(key="revert_button").click().run()
+    assert not at.exception
+    assert f"Changement n° {second.changeset_id} rétabli" in at.success[0].value
+    assert history.current_values(env.store)["value"].tolist() == [50]
 
 
 def test_budget_page_on_demo_data_shows_the_subsidy_and_its_formula(env):

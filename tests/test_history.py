@@ -50,7 +50,7 @@ def test_version_ids_are_unique_and_ordered_by_changeset(store):
     revert(store, edit.changeset_id, "test", reason="retour")
     with store.connect() as con:
         rows = con.execute("SELECT id, changeset_id FROM value_versions").fetchall()
-    assert len(rows) == 10 and len({i for i, _ in rows}) == 10
+    assert len(rows) == 9 and len({i for i, _ in rows}) == 9  # a cancellation writes no version
     assert all(i >> 32 == c for i, c in rows)  # each changeset's versions in its own block, newer above
     assert values(store)[("F1.3", 2016)] == 8
 
@@ -60,29 +60,32 @@ def test_revert_restores_previous_versions(store):
     second = imp(store, "indicateur;annee;valeur\nF1.1;2016;45\nF1.3;2016;8\n")
     assert values(store) == {("F1.1", 2016): 45, ("F1.3", 2016): 8}
     r = revert(store, second.changeset_id, "test", reason="mauvais fichier")
-    assert (r.restored, r.withdrawn, len(r.skipped)) == (1, 1, 0)
+    assert (r.changed, r.withdrawn, r.covered) == (1, 1, 0)
     assert values(store) == {("F1.1", 2016): 42}
     j = journal(store).set_index("id")
     assert j.loc[second.changeset_id, "state"] == "reverted"
     assert j.loc[first.changeset_id, "state"] == "applied"
     assert j.loc[r.changeset_id, "kind"] == "revert"
     assert j.loc[r.changeset_id, "reverts"] == second.changeset_id
-    # Nothing was deleted: the reverted versions are still in the history.
-    assert list(value_history(store, "F1.1", 2016)["value"]) == [42, 45, 42]
-    with pytest.raises(Refused, match="déjà été annulé"):
-        revert(store, second.changeset_id, "test")
-    with pytest.raises(Refused, match="seuls les imports"):
-        revert(store, r.changeset_id, "test")
+    # Nothing was deleted nor copied: the cancelled version is still in the history, marked as such.
+    h = value_history(store, "F1.1", 2016)
+    assert list(h["value"]) == [45, 42]
+    assert list(h["cancelled"]) == [True, False] and list(h["current"]) == [False, True]
+    with pytest.raises(Refused, match="déjà annulé"):
+        revert(store, second.changeset_id, "test", reason="encore")
+    with pytest.raises(Refused, match="raison"):
+        revert(store, first.changeset_id, "test")
     with pytest.raises(NotFound):
-        revert(store, 999, "test")
+        revert(store, 999, "test", reason="x")
 
 
 def test_revert_leaves_later_changes_alone(store):
     r1 = imp(store, "indicateur;annee;valeur\nF1.1;2016;42\nF1.3;2016;8\n")
-    record_value(store, "F1.1", 2016, "43", "test", reason="correction")
-    r = revert(store, r1.changeset_id, "test")
-    assert (r.restored, r.withdrawn) == (0, 1)
-    assert list(r.skipped["indicator"]) == ["F1.1"]
+    edit = record_value(store, "F1.1", 2016, "43", "test", reason="correction")
+    r = revert(store, r1.changeset_id, "test", reason="x")
+    assert (r.changed, r.withdrawn, r.covered) == (0, 1, 1)
+    covered = r.cells[r.cells["effect"] == "inchangée"]
+    assert list(covered["cell"]) == ["F1.1 2016"] and list(covered["covered_by"]) == [edit.changeset_id]
     assert values(store) == {("F1.1", 2016): 43}
 
 
@@ -91,16 +94,20 @@ def test_revert_dry_run_writes_nothing(store):
     before = snapshot(store)
     r = revert(store, r1.changeset_id, "test", dry_run=True)
     assert (r.changeset_id, r.withdrawn) == (None, 1)
+    assert r.cells[["cell", "before", "after", "effect"]].values.tolist() == [
+        ["F1.1 2016", "42", "aucune valeur", "retirée"]
+    ]
     assert snapshot(store) == before
 
 
 def test_revert_of_an_edit_restores_a_withdrawn_value_as_withdrawn(store):
     r1 = imp(store, "indicateur;annee;valeur\nF1.1;2016;42\n")
-    revert(store, r1.changeset_id, "test")
+    revert(store, r1.changeset_id, "test", reason="x")
     edit = record_value(store, "F1.1", 2016, "50", "test", reason="saisie")
-    revert(store, edit.changeset_id, "test")
+    revert(store, edit.changeset_id, "test", reason="x")
     assert values(store) == {}
-    assert list(value_history(store, "F1.1", 2016)["value"].isna()) == [True, False, True, False]
+    h = value_history(store, "F1.1", 2016)
+    assert list(h["value"]) == [50, 42] and list(h["cancelled"]) == [True, True] and not h["current"].any()
 
 
 def test_migrations_are_recorded_and_idempotent(store):
@@ -110,6 +117,7 @@ def test_migrations_are_recorded_and_idempotent(store):
             (2, "texts for the reports and milestone states"),
             (3, "budget: actual spending, plan amendments, subsidy payments, training records"),
             (4, "accounts, login attempts, year approval states"),
+            (5, "the ledger rule: cancellations that commute, every domain in changesets"),
         ]
     from indicators.storage import MIGRATIONS, Store
 
@@ -173,5 +181,5 @@ def test_busy_store_is_retried_then_reported(tmp_path):
         Store(path, lock_timeout=0.5).schema_version()
     assert 0.4 < time.monotonic() - start < 2.5
     # With a longer wait, the write goes through once the other process lets go.
-    assert Store(path, lock_timeout=10).schema_version() == 4
+    assert Store(path, lock_timeout=10).schema_version() == 5
     holder.wait()

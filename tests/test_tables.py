@@ -52,7 +52,7 @@ def test_journal_and_changes_tables(store):
     imp(store, "indicateur;2016;2017\nF1.1;45;1234\n", name="ardan.csv")
     frame = tables.journal_frame(journal(store))
     assert frame.iloc[0]["Fichier"] == "ardan.csv"
-    assert frame.iloc[0]["Type"] == "import" and frame.iloc[0]["État"] == "appliqué"
+    assert frame.iloc[0]["Type"] == "import" and frame.iloc[0]["État"] == "en vigueur"
     assert len(frame.iloc[0]["Empreinte SHA-256"]) == 64
 
 

@@ -136,3 +136,25 @@ with plan_tab:
                     f"Budget {year} modifié.",
                     unchanged="Ce montant était déjà prévu : rien n'a changé.",
                 )
+
+st.subheader("Annuler ou rétablir un versement")
+choices = view["payment_choices"]
+if not choices:
+    st.info(f"Aucun versement enregistré pour {year}.", icon=":material/info:")
+else:
+    with st.form("payment_cancel", clear_on_submit=False):
+        chosen = st.selectbox("Versement", list(choices), format_func=choices.get, key="pay_cancel_id")
+        reason = st.text_input("Raison (obligatoire, inscrite au journal)", key="pay_cancel_reason", max_chars=500)
+        st.caption(
+            "Un versement annulé reste au journal, marqué « annulé », et ne compte plus dans ce qui a été versé ; "
+            "il se rétablit de la même façon."
+        )
+        if st.form_submit_button("Annuler ou rétablir ce versement", type="primary"):
+            reinstating = chosen in view["cancelled_payments"]
+            action = budget.reinstate_payment if reinstating else budget.cancel_payment
+            common.write(
+                lambda: action(store, int(chosen), user, reason),
+                common.after_ledger_write,
+                lambda done: f"Versement n° {chosen} {'rétabli' if reinstating else 'annulé'} ({done.summary}).",
+                forget=("pay_cancel_reason",),
+            )

@@ -1,11 +1,11 @@
-"""Historique: the journal of imports and edits, every version of a value, and reverting a change."""
+"""Historique: the journal of changes, every version of a value, and cancelling or re-establishing a change."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from dashboard import common
-from indicators import access, formatting, history
+from indicators import access, formatting, history, tables
 from indicators.errors import KpiError
 
 store = common.get_store()
@@ -67,45 +67,72 @@ if versions is None:
 else:
     st.dataframe(versions, hide_index=True, width="stretch")
 
-st.subheader("Annuler un import ou une saisie")
-common.require_page("write", "annuler un import ou une saisie")
-if not page["revertable"]:
+st.subheader("Annuler ou rétablir un changement")
+common.require_page("write", "annuler ou rétablir un changement")
+st.caption(
+    "Règle : la valeur en vigueur d'une case est celle du dernier changement non annulé. Annuler ne recopie "
+    "aucune valeur : la case reprend celle du changement précédent en vigueur (ou n'a plus de valeur). "
+    "Une annulation se rétablit à son tour."
+)
+choices = {"annuler": page["revertable"], "rétablir": page["reinstatable"]}
+mode = st.radio(
+    "Action",
+    [m for m in choices if choices[m]] or ["annuler"],
+    format_func=lambda m: {"annuler": "Annuler un changement en vigueur", "rétablir": "Rétablir un changement annulé"}[
+        m
+    ],
+    horizontal=True,
+    key="revert_mode",
+)
+labels = choices[mode]
+if not labels:
     st.info("Aucun import ni aucune saisie à annuler.", icon=":material/info:")
     st.stop()
-labels = page["revertable"]
-target = st.selectbox("Changement à annuler", list(labels), format_func=labels.get, key="revert_target")
+target = st.selectbox(
+    "Changement à annuler" if mode == "annuler" else "Changement à rétablir",
+    list(labels),
+    format_func=labels.get,
+    key=f"revert_target_{mode}",
+)
+reinstating = mode == "rétablir"
 try:
-    plan = common.load_revert_plan(store, path, int(target))
+    plan = common.load_revert_plan(store, path, int(target), reinstating)
 except KpiError as e:
     st.error(common.plain(str(e)), icon=":material/block:")
     st.stop()
-st.markdown(
-    f"L'annulation rendra leur valeur précédente à **{formatting.plural(plan.restored, 'valeur')}** et retirera "
-    f"**{formatting.plural(plan.withdrawn, 'valeur')}** qui n'existai{'en' if plan.withdrawn > 1 else ''}t pas avant."
+verb = "Le rétablissement" if reinstating else "L'annulation"
+st.markdown(common.plain(f"{verb} du changement n° {target} : {plan.summary}."))
+st.dataframe(
+    tables.cancellation_frame(plan.cells),
+    hide_index=True,
+    width="stretch",
 )
-if len(plan.skipped):
-    st.warning(
-        f"{formatting.plural(len(plan.skipped), 'valeur')} modifiée(s) depuis par un autre changement "
-        "restera(ont) telle(s) quelle(s) : "
-        + ", ".join(f"{r.indicator} {r.year} (n° {r.latest_changeset})" for r in plan.skipped.itertuples()),
-        icon=":material/warning:",
+if plan.covered:
+    st.info(
+        f"{formatting.plural(plan.covered, 'valeur')} reste(nt) telle(s) quelle(s) : un changement plus récent, en "
+        "vigueur, la (les) couvre (colonne « Couverte par »).",
+        icon=":material/info:",
     )
-reason = st.text_input("Raison de l'annulation (obligatoire)", key="revert_reason", max_chars=500)
-confirmed = st.checkbox(f"Je confirme l'annulation du changement n° {target}", key="revert_confirm")
+word = "du rétablissement" if reinstating else "de l'annulation"
+reason = st.text_input(f"Raison {word} (obligatoire)", key="revert_reason", max_chars=500)
+confirmed = st.checkbox(
+    f"Je confirme {'le rétablissement' if reinstating else 'l’annulation'} du changement n° {target}",
+    key="revert_confirm",
+)
 if st.button(
-    f"Annuler le changement n° {target}",
+    f"{'Rétablir' if reinstating else 'Annuler'} le changement n° {target}",
     type="primary",
     disabled=not (confirmed and reason.strip()),
     key="revert_button",
     help="Cochez la confirmation et indiquez la raison.",
 ):
+    action = history.reinstate if reinstating else history.revert
     common.write(
-        lambda: history.revert(store, int(target), common.current_user(), reason=reason.strip()),
-        common.after_values_write,
+        lambda: action(store, int(target), common.current_user(), reason=reason.strip()),
+        common.after_ledger_write,
         lambda done: (
-            f"Changement n° {target} annulé (annulation n° {done.changeset_id} : "
-            f"{formatting.plural(done.restored, 'valeur')} rétablie(s), {formatting.plural(done.withdrawn, 'valeur')} "
-            "retirée(s))."
+            f"Changement n° {target} {'rétabli' if reinstating else 'annulé'} "
+            f"({done.action} n° {done.changeset_id} : {done.summary})."
         ),
         forget=("revert_reason", "revert_confirm"),
     )
