@@ -215,7 +215,9 @@ def build(store: Store, year: int | None = None, final: bool = False) -> Report:
             f"Année {year} hors de la convention (attendu : {', '.join(map(str, fw.years))}, ou le rapport final)."
         )
     values = history.current_values(store)
-    table = kpis.kpi_table(fw, values)
+    # An annual report is the state of its year: nothing of a later year, in its figures or its charts.
+    until = None if final else int(year)
+    table = kpis.kpi_table(fw, values, until=until)
     notes = texts.as_dict(texts.current_texts(store))
     years = list(fw.years) if final else [int(year)]
     period = fw.period_label if final else str(year)

@@ -217,3 +217,63 @@ def test_french_typography_keeps_punctuation_with_its_word():
         rendering.typo("Fiche 1 : 2 objectifs ; « exemple » ?")
         == "Fiche 1\u00a0: 2 objectifs\u202f; «\u00a0exemple\u00a0»\u202f?"
     )
+
+
+def model_blocks(blocks):
+    for b in blocks:
+        yield b
+        if isinstance(b, reports.Section):
+            yield from model_blocks(b.blocks)
+
+
+def model_text(report) -> str:
+    parts = []
+    for b in model_blocks(report.sections):
+        if isinstance(b, reports.Section):
+            parts.append(b.title)
+        elif isinstance(b, reports.Paragraph):
+            parts.append(b.text)
+        elif isinstance(b, reports.Bullets):
+            parts += b.items
+        elif isinstance(b, reports.Table):
+            parts += [b.caption, *b.columns, *(c for r in b.rows for c in r)]
+        elif isinstance(b, reports.Figure):
+            parts.append(b.caption)
+    return "\n".join(parts)
+
+
+def plain(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " ").replace("\u202f", " "))
+
+
+# Where « 2018 » may appear in the 2017 report: the convention's period and the actions announced for 2018.
+ALLOWED_2018 = re.compile(r"2016-2018|2016 - 2018|Actions prévues pour 2018")
+# Figures that only exist with 2018's values: ARDAN 85 in 2018 and 191 over 2016-2018, promotion sociale
+# 662, jeunes 52, positionnements 56 over the period, stages 14 over the period.
+LATER_FIGURES = ("85 entreprises", "191", "662", "52 jeunes", "56 positionnements", "14 stages")
+
+
+def test_an_annual_report_is_the_state_of_its_year(annual):
+    report, out = annual
+    bodies = {
+        "model": plain(model_text(report)),
+        "html": plain(html.unescape(re.sub(r"<[^>]*>", " ", out["html"].split("<body>")[1]))),  # not the images
+        "docx": plain(docx_text(out["docx"])),
+        "pdf": plain(pdf_text(out["pdf"])),
+    }
+    for fmt, body in bodies.items():
+        assert "ARDAN : 106 entreprises de 2016 à 2017, objectif 200 sur 2016-2018" in body, fmt
+        assert "Stages sur mesure : 5 stages de 2016 à 2017" in body, fmt
+        assert "de 2016 à 2018" not in body, fmt
+        for figure in LATER_FIGURES:
+            assert figure not in body, (fmt, figure)
+        assert "2018" not in ALLOWED_2018.sub("", body), (
+            fmt,
+            re.findall(r".{60}2018.{20}", ALLOWED_2018.sub("", body)),
+        )
+        assert "Ouvrir une seconde session du module" in body, fmt  # the actions announced for 2018 stay
+    for b in model_blocks(report.sections):
+        if isinstance(b, reports.Figure):
+            for t in b.figure.to_plotly_json()["data"]:
+                xs = t.get("y") if t.get("orientation") == "h" else t.get("x")
+                assert "2018" not in [str(x) for x in xs or []] and t.get("name") != "2018", b.caption
