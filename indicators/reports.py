@@ -141,9 +141,11 @@ def _fiche_sections(
             section.blocks.append(sub)
         fm = mtable[[fiche.number in f for f in mtable["fiches"]]]
         if len(fm):
-            section.blocks.append(
-                Table.of(tables.milestones_frame(fm)[["Jalon", "Intitulé", "État", "Année", "Note"]], "Jalons")
-            )
+            frame = tables.milestones_frame(fm)[["Jalon", "Intitulé", "État", "Année", "Note"]]
+            if not period:  # reached (or abandoned) after the report's year: it was not, at that year's end
+                later = (fm["year"].notna() & (fm["year"] > years[0])).to_numpy()
+                frame.loc[later, ["État", "Année", "Note"]] = [f"○ Pas encore réalisé fin {years[0]}", "", ""]
+            section.blocks.append(Table.of(frame, "Jalons"))
         out.append(section)
     return out
 
@@ -169,14 +171,20 @@ def _budget_year_blocks(fw, plan, actual, payments, year: int, figure: bool = Tr
     return blocks
 
 
-def _provenance(store: Store) -> Table:
-    """Every import and edit the report's figures come from (current values and actual spending)."""
+def _provenance(store: Store, until: int | None = None) -> Table:
+    """Every import and edit the report's figures come from (current values and actual spending), of
+    the years up to `until` when given."""
     journal = history.journal(store)
     values = history.current_values(store)
+    if until is not None and len(values):
+        values = values[values["year"] <= until]
     used = values.groupby("changeset_id").size().to_dict() if len(values) else {}
     if fw_has_budget(store):
         with store.connect() as con:
-            ids = con.execute("SELECT changeset_id, count(*) FROM current_expenses GROUP BY 1").fetchall()
+            ids = con.execute(
+                "SELECT changeset_id, count(*) FROM current_expenses WHERE year <= ? GROUP BY 1",
+                [until if until is not None else max(store.framework().years)],
+            ).fetchall()
         for cid, n in ids:
             used[cid] = used.get(cid, 0) + n
     rows = []
@@ -296,7 +304,7 @@ def build(store: Store, year: int | None = None, final: bool = False) -> Report:
                 ],
             )
         )
-    sections.append(Section("Annexe — provenance des chiffres", [_provenance(store)]))
+    sections.append(Section("Annexe — provenance des chiffres", [_provenance(store, until)]))
     from indicators import access
 
     states = access.year_states(store)

@@ -277,3 +277,18 @@ def test_an_annual_report_is_the_state_of_its_year(annual):
             for t in b.figure.to_plotly_json()["data"]:
                 xs = t.get("y") if t.get("orientation") == "h" else t.get("x")
                 assert "2018" not in [str(x) for x in xs or []] and t.get("name") != "2018", b.caption
+
+
+def test_an_annual_report_names_no_later_milestone_nor_later_import(store):
+    from indicators import milestones
+
+    imp(store, "indicateur;2016;2017\nF1.1;45;60\n", name="bilan-2017.csv")
+    imp(store, "indicateur;2018\nF1.1;80\n", name="bilan-2018.csv")
+    milestones.set_state(store, "J2", "realise", "alice", 2018, "Antenne ouverte en mars 2018")
+    report = reports.build(store, year=2017)
+    text = model_text(report)
+    assert "bilan-2017.csv" in text and "bilan-2018.csv" not in text
+    j2 = next(r for b in model_blocks(report.sections) if isinstance(b, reports.Table) for r in b.rows if r[0] == "J2")
+    assert j2[2:] == ["○ Pas encore réalisé fin 2017", "", ""]
+    final = model_text(reports.build(store, final=True))
+    assert "bilan-2018.csv" in final and "Antenne ouverte en mars 2018" in final
