@@ -273,7 +273,7 @@ def build(store: Store, year: int | None = None, final: bool = False) -> Report:
                     budget.convention_warnings(fw, plan, actual) or ["Aucun plafond de la convention n'est dépassé."]
                 )
             ]
-            money.blocks.append(_cost_per_result(fw, table, plan, actual))
+            money.blocks += _cost_per_result(fw, table, plan, actual)
             for y in fw.years:
                 money.blocks.append(
                     Section(f"Année {y}", _budget_year_blocks(fw, plan, actual, payments, y, figure=False), level=2)
@@ -358,33 +358,62 @@ def _budget_years_frame(fw, plan, actual, payments) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _cost_per_result(fw, table, plan, actual) -> Table:
-    """Actual spending of a fiche over the period divided by what its main flow indicators delivered."""
-    rows = []
-    by_fiche = [budget.execution(fw, plan, actual, y).by_fiche.set_index("fiche")["actual"] for y in fw.years]
-    for ind in fw.indicators:
-        if ind.kind != "flow" or ind.period_target_kind != "total":
-            continue
-        done = table[(table["indicator"] == ind.code) & (table["period"] == fw.period_label)]["actual"].iloc[0]
-        spent = sum(float(year.get(ind.fiche, 0.0)) for year in by_fiche)
-        cost = spent / done if done and not pd.isna(done) and spent else None
+def _main_result(fw, fiche: int):
+    """The result a fiche's spending is divided by: its first flow indicator with a period total (ARDAN
+    for fiche 1). One per fiche, so that no euro is charged twice; None when the fiche has none."""
+    return next(
+        (i for i in fw.indicators if i.fiche == fiche and i.kind == "flow" and i.period_target_kind == "total"), None
+    )
+
+
+def _cost_per_result(fw, table, plan, actual) -> list:
+    """Per fiche: its actual spending over the years with actual spending recorded, divided by what its
+    main result delivered over those same years; its other flows are given beside, with no cost charged.
+    Returns the table and the formulas written out with their figures."""
+    executions = [budget.execution(fw, plan, actual, y) for y in fw.years]
+    years = [ex.year for ex in executions if ex.has_actual]
+    if not years:
+        return [Paragraph("Aucune dépense réelle n'est saisie : pas de coût par résultat.", "missing")]
+    span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+    words = f"en {years[0]}" if len(years) == 1 else f"de {years[0]} à {years[-1]}"
+    by_indicator = kpis.rows_by_indicator(table)
+
+    def delivered(code: str) -> float | None:  # None when a year is missing: a total that skips one is wrong
+        got = [r.actual for r in by_indicator[code].yearly if int(r.year) in years]
+        return None if len(got) < len(years) or any(pd.isna(v) for v in got) else float(sum(got))
+
+    rows, formulas = [], []
+    for fiche in fw.budget.fiches:
+        spent = round(sum(float(ex.by_fiche.set_index("fiche")["actual"].get(fiche, 0.0)) for ex in executions), 2)
+        main = _main_result(fw, fiche)
+        others = [i for i in fw.indicators if i.fiche == fiche and i.kind == "flow" and i is not main]
+        other_text = " ; ".join(f"{i.code} : {formatting.quantity(delivered(i.code), i.unit)}" for i in others)
+        done = delivered(main.code) if main else None
+        one = formatting.quantity(1, main.unit).removeprefix("1 ") if main else ""
+        cost = round(spent / done, 2) if done and spent else None
         rows.append(
             [
-                ind.code,
-                ind.short_label,
-                formatting.quantity(done, ind.unit),
-                formatting.money(spent) if spent else "—",
-                formatting.euros(cost) + f" par {ind.unit.rstrip('s')}" if cost else "—",
+                f"Fiche {fiche}",
+                span,
+                formatting.money(spent),
+                f"{main.code} {main.short_label} : {formatting.quantity(done, main.unit)}" if main else "—",
+                f"{formatting.money(cost)} par {one}" if cost else "—",
+                other_text,
             ]
         )
-    return Table(
-        [
-            "Code",
-            "Indicateur",
-            f"Réalisé {fw.period_label}",
-            f"Dépenses de la fiche {fw.period_label}",
-            "Coût par résultat",
-        ],
-        rows,
-        "Coût par résultat : dépenses réelles de la fiche divisées par le réalisé ; indicatif, car chaque fiche finance aussi ses autres objectifs.",
-    )
+        if cost:
+            formulas.append(
+                f"{formatting.money(spent)} dépensés sur la fiche {fiche} {words} / "
+                f"{formatting.quantity(done, main.unit)} = {formatting.money(cost)} par {one}."
+            )
+    return [
+        Table(
+            ["Fiche", "Années", "Dépenses réelles", "Résultat principal", "Coût par résultat", "Autres résultats"],
+            rows,
+            f"Coût par résultat {span} : dépenses réelles de la fiche (années où elles sont saisies) divisées par "
+            "son résultat principal sur les mêmes années ; indicatif, car chaque fiche finance aussi ses autres "
+            "résultats, donnés sans coût imputé.",
+            [0.8, 0.9, 1.1, 2, 1.4, 2.4],
+        ),
+        Bullets(formulas),
+    ]

@@ -292,3 +292,43 @@ def test_an_annual_report_names_no_later_milestone_nor_later_import(store):
     assert j2[2:] == ["○ Pas encore réalisé fin 2017", "", ""]
     final = model_text(reports.build(store, final=True))
     assert "bilan-2018.csv" in final and "Antenne ouverte en mars 2018" in final
+
+
+def test_cost_per_result_counts_each_fiche_once_over_the_same_years(demo_store):
+    """Demo spending (2018: none yet), by fiche through the plan's shares: fiche 1 spent 111 080 € in 2016
+    (lines at 96 %, communication 55 %, training 40 %, premises and equipment 100 %) and 103 440 € in 2017
+    (88 %): 214 520 € for 42 + 64 = 106 ARDAN companies; fiche 2 56 744 + 53 032 = 109 776 € for 1 + 4 = 5
+    stages; fiche 3 47 084 + 43 852 = 90 936 € for 1 + 0 = 1 formation."""
+    report = reports.build(demo_store, final=True)
+    table = next(
+        b for b in model_blocks(report.sections) if isinstance(b, reports.Table) and "Coût par résultat" in b.columns
+    )
+    assert [[plain(c) for c in r] for r in table.rows] == [
+        [
+            "Fiche 1",
+            "2016-2017",
+            "214 520 €",
+            "F1.1 ARDAN : 106 entreprises",
+            "2 023,77 € par entreprise",
+            "F1.2 : 37 emplois ; F1.3 : 29 positionnements ; F1.4 : 1 dispositif",
+        ],
+        [
+            "Fiche 2",
+            "2016-2017",
+            "109 776 €",
+            "F2.4 Stages sur mesure : 5 stages",
+            "21 955,20 € par stage",
+            "F2.2 : 1 formation ; F2.3 : 0 formation",
+        ],
+        [
+            "Fiche 3",
+            "2016-2017",
+            "90 936 €",
+            "F3.2 Formations en alternance : 1 formation",
+            "90 936 € par formation",
+            "",
+        ],
+    ]
+    body = plain(html.unescape(rendering.to_html(report)))
+    assert "214 520 € dépensés sur la fiche 1 de 2016 à 2017 / 106 entreprises = 2 023,77 € par entreprise" in body
+    assert "109 776 € dépensés sur la fiche 2 de 2016 à 2017 / 5 stages = 21 955,20 € par stage" in body
