@@ -187,19 +187,27 @@ def _provenance(store: Store, until: int | None = None) -> Table:
             ).fetchall()
         for cid, n in ids:
             used[cid] = used.get(cid, 0) + n
+
+    def text(value) -> str:  # the journal's frame holds NaN, not None, where a changeset has no file
+        return "" if value is None or pd.isna(value) else str(value)
+
     rows = []
     for r in journal.itertuples(index=False):
         if r.id not in used:
             continue
+        source = text(r.file_name)
+        if not source:  # no file: say what it was and why, as the journal does
+            what = "saisie manuelle" if r.kind == "edit" else history.KIND_LABELS.get(r.kind, r.kind)
+            source = f"{what} : {text(r.comment)}" if text(r.comment) else what
         rows.append(
             [
                 str(r.id),
                 history.KIND_LABELS.get(r.kind, r.kind),
-                r.file_name or "saisie",
+                source,
                 formatting.timestamp(pd.Timestamp(r.created_at).to_pydatetime()),
-                r.user_name,
+                text(r.user_name),
                 str(used[r.id]),
-                r.file_sha256 or "",
+                text(r.file_sha256) or "—",
             ]
         )
     return Table(

@@ -332,3 +332,34 @@ def test_cost_per_result_counts_each_fiche_once_over_the_same_years(demo_store):
     body = plain(html.unescape(rendering.to_html(report)))
     assert "214 520 € dépensés sur la fiche 1 de 2016 à 2017 / 106 entreprises = 2 023,77 € par entreprise" in body
     assert "109 776 € dépensés sur la fiche 2 de 2016 à 2017 / 5 stages = 21 955,20 € par stage" in body
+
+
+def test_provenance_names_hand_entries_and_their_reason_never_nan(store):
+    import datetime as dt
+
+    from indicators import budget
+    from indicators.importing import record_value
+    from indicators.spending import record_expense
+
+    imp(store, "indicateur;2016\nF1.1;45\n", name="bilan-2016.csv")
+    record_value(store, "F1.3", 2016, 8, "alice", "Chiffre transmis par courriel du CNAM")
+    record_expense(store, 2016, "locaux", "CNAM", 10_000, "alice", "Bail signé, facture de décembre")
+    budget.record_payment(store, 2016, "avance", dt.date(2016, 12, 15), 63_105, "alice")  # no reference
+    report = reports.build(store, year=2016)
+    annex = next(b for b in model_blocks(report.sections) if isinstance(b, reports.Table) and "Fichier" in b.columns)
+    by_id = {r[0]: r for r in annex.rows}
+    assert [by_id["2"][2], by_id["2"][6]] == ["saisie manuelle : Chiffre transmis par courriel du CNAM", "—"]
+    assert [by_id["3"][2], by_id["3"][6]] == ["saisie manuelle : Bail signé, facture de décembre", "—"]
+    assert by_id["1"][2] == "bilan-2016.csv" and re.fullmatch(r"[0-9a-f]{64}", by_id["1"][6])
+    out = {"html": rendering.to_html(report), "docx": rendering.to_docx(report)}
+    bodies = {
+        "html": plain(html.unescape(re.sub(r"<[^>]*>", " ", out["html"].split("<body>")[1]))),
+        "docx": plain(docx_text(out["docx"])),
+    }
+    for fmt, body in bodies.items():
+        assert "saisie manuelle : Chiffre transmis par courriel du CNAM" in body, fmt
+        assert "saisie manuelle : Bail signé, facture de décembre" in body, fmt
+        assert not re.search(r"\b(nan|NaN|None|NaT)\b", body), (
+            fmt,
+            re.findall(r".{40}\b(?:nan|None|NaT)\b.{10}", body),
+        )
