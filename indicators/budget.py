@@ -390,44 +390,91 @@ class Subsidy:
 
 
 def subsidy(fw: Framework, plan: pd.DataFrame, actual: pd.DataFrame, payments: pd.DataFrame, year: int) -> Subsidy:
-    """The year's subsidy: planned, advance, prorated, balance, payments and what remains due."""
+    """The year's subsidy: planned, advance, prorated, balance, payments and what remains due.
+
+    Amounts are computed in decimal and rounded half up to the cent, as a person redoes them by hand;
+    `formula` writes each operation with the very figures it used (the ratio, not a rounded rate), so
+    that every sentence adds up to the cent."""
+    from decimal import ROUND_HALF_UP, Decimal  # here: this function is this module's only decimal arithmetic
+
+    def cents(value: Decimal) -> float:
+        return float(value.quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+    def exact(value: float) -> Decimal:
+        return Decimal(repr(float(value)))
+
     s = fw.subsidy
     p = plan[plan["year"] == year]
     payer_part = float(p[p["party"] == s.payer]["amount"].sum())
     in_kind = float(p[(p["party"] == s.payer) & p["in_kind"]]["amount"].sum())
     planned_subsidy = round(payer_part - in_kind, 2)
-    advance = round(planned_subsidy * s.advance_share, 2)
+    advance = cents(exact(planned_subsidy) * exact(s.advance_share))
     planned_balance = round(planned_subsidy - advance, 2)
     planned_spending = float(p["amount"].sum())
     spent = actual[actual["year"] == year]["amount"]
     actual_spending = round(float(spent.sum()), 2) if len(spent) else None
     prorata = prorated = balance = None
     if actual_spending is not None and planned_spending > 0:
-        prorata = min(1.0, actual_spending / planned_spending) if s.prorata else 1.0
-        prorated = round(planned_subsidy * prorata, 2)
+        short = s.prorata and actual_spending < planned_spending
+        prorata = actual_spending / planned_spending if short else 1.0
+        prorated = (
+            cents(exact(planned_subsidy) * exact(actual_spending) / exact(planned_spending))
+            if short
+            else planned_subsidy
+        )
         balance = round(prorated - advance, 2)
     live = payments[(payments["year"] == year) & ~payments["cancelled"].astype(bool)] if len(payments) else payments
     paid = round(float(live["amount"].sum()), 2) if len(live) else 0.0
     due = prorated if prorated is not None else planned_subsidy
+    received = (
+        live[(live["kind"] == "avance") & live["cancels"].isna() & ~live["cancelled"].fillna(False).astype(bool)]
+        if len(live)
+        else live
+    )
+    advance_state = (
+        "avance versée le "
+        + " et le ".join(formatting.date(pd.Timestamp(d).date(), long=False) for d in sorted(received["paid_on"]))
+        if len(received)
+        else "avance due"
+    )
     e = formatting.money
+
+    def share(rate: float) -> str:  # a share the framework declares, written exactly (70 %, 33,3333 %)
+        return formatting.percent(rate, decimals=4)
+
     formula = [
         f"Subvention prévue = part de {s.payer} ({e(payer_part)}) − apport en nature ({e(in_kind)}) = {e(planned_subsidy)}.",
-        f"Avance = {formatting.percent(s.advance_share)} × {e(planned_subsidy)} = {e(advance)}, versée à la notification.",
+        f"Avance = {share(s.advance_share)} × {e(planned_subsidy)} = {e(advance)} : {advance_state}.",
     ]
     if prorated is None:
         formula.append(
-            f"Solde prévu = {formatting.percent(s.balance_share)} × {e(planned_subsidy)} = {e(planned_balance)}, versé sur "
-            "le rapport moral et financier ; il sera recalculé au prorata dès que les dépenses réelles seront saisies."
+            f"Solde prévu ({share(s.balance_share)}) = {e(planned_subsidy)} − avance {e(advance)} = "
+            f"{e(planned_balance)}, versé sur le rapport moral et financier ; il sera recalculé au prorata dès que "
+            "les dépenses réelles seront saisies."
         )
     else:
-        formula += [
+        rate = exact(actual_spending) / exact(planned_spending)
+        formula.append(
             f"Taux d'exécution = dépenses réelles {e(actual_spending)} / dépenses prévues {e(planned_spending)} = "
-            f"{formatting.percent(actual_spending / planned_spending)}"
-            + (" (plafonné à 100 %)." if actual_spending > planned_spending else "."),
-            f"Subvention due au prorata = {e(planned_subsidy)} × {formatting.percent(prorata)} = {e(prorated)}.",
+            f"{formatting.percent(float(rate.quantize(Decimal('0.0001'), ROUND_HALF_UP)), decimals=2)}"
+            + (" (plafonné à 100 %)." if actual_spending > planned_spending else ".")
+        )
+        if prorata < 1.0:
+            formula.append(
+                f"Subvention due au prorata = {e(planned_subsidy)} × {e(actual_spending)} / {e(planned_spending)} = "
+                f"{e(prorated)}."
+            )
+        elif s.prorata:
+            formula.append(
+                f"Subvention due au prorata = {e(planned_subsidy)} × {share(1.0)} = {e(prorated)} : les dépenses réelles "
+                "atteignent les dépenses prévues."
+            )
+        else:
+            formula.append(f"Subvention due = subvention prévue {e(prorated)} (sans règle du prorata).")
+        formula.append(
             f"Solde = {e(prorated)} − avance {e(advance)} = {e(balance)}"
-            + (" : somme à reverser par le CNAM." if balance < 0 else "."),
-        ]
+            + (" : somme à reverser par le CNAM." if balance < 0 else ".")
+        )
     formula.append(
         f"Versements enregistrés : {e(paid)} ; reste "
         + (f"à verser : {e(due - paid)}." if due - paid >= 0 else f"à reverser par le CNAM : {e(paid - due)}.")

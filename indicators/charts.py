@@ -260,9 +260,20 @@ def minimum_chart(fw: Framework, table: pd.DataFrame | IndicatorRows, code: str,
     word, icon, _ = STATUS_STYLE[period.status]
     target = float(period.target)
     top = max(target, _num(period.actual) or 0.0)
+    title = finding(period) + f" — {icon} {word}"
+    first, last = int(fw.years[0]), int(rows[-1].year) if rows else int(fw.years[0])
+    if last < int(fw.years[-1]):  # a table `until` a year: the period is not over, only "reached" is a verdict
+        span = f"en {first}" if first == last else f"de {first} à {last}"
+        title = (
+            f"{ind.short_label} : "
+            + (formatting.quantity(period.actual, ind.unit) if _num(period.actual) is not None else "aucune valeur")
+            + f" {span} "
+            f"(objectif : au moins {formatting.number(target)} sur {fw.period_label})"
+            + (f" — {icon} {word}" if period.status == "atteint" else " — pas encore atteint")
+        )
     return _figure(
         data,
-        finding(period) + f" — {icon} {word}",
+        title,
         {
             "barmode": "stack",
             "height": 220,

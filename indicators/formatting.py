@@ -44,11 +44,12 @@ def money(value, empty: str = "—") -> str:
     return euros(value, cents=round(float(value), 2) != round(float(value)))
 
 
-def percent(rate, empty: str = "—") -> str:
-    """`84 %` from 0.84 (rounded to the unit)."""
+def percent(rate, empty: str = "—", decimals: int = 0) -> str:
+    """`84 %` from 0.84 (rounded to the unit), or with up to `decimals` decimals: `86,55 %`, `70 %`."""
     if _missing(rate):
         return empty
-    return format_percent(rate, format="#,##0\u00a0%", locale=LOCALE)
+    pattern = "#,##0" + ("." + "#" * decimals if decimals else "") + "\u00a0%"
+    return format_percent(rate, format=pattern, locale=LOCALE)
 
 
 def date(value: dt.date, long: bool = True) -> str:

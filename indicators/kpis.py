@@ -70,19 +70,22 @@ def _status(rate: pd.Series, target: pd.Series, actual: pd.Series, fw: Framework
     )
 
 
-def kpi_table(fw: Framework, values: pd.DataFrame) -> pd.DataFrame:
+def kpi_table(fw: Framework, values: pd.DataFrame, until: int | None = None) -> pd.DataFrame:
     """One row per indicator and convention year, plus one period row per indicator with a period target.
 
     `values` has columns indicator, year, value (and optionally comment), as `history.current_values`.
+    With `until` (the annual report of that year), the table is the state at the end of that year: no
+    row and no value of a later year; the period rows keep the convention's period and target, their
+    actual is what the years up to `until` delivered.
     Columns: indicator, fiche, label, short_label, unit, kind, period, year, target, target_kind, actual,
     rate, status, gap, previous_actual, change_vs_previous, baseline, baseline_year, change_vs_baseline,
     comment, flags (list of French strings).
     """
     inds = _indicator_frame(fw)
-    values = values[values["indicator"].isin(inds["indicator"])] if len(values) else values
-    grid = pd.MultiIndex.from_product([inds["indicator"], list(fw.years)], names=["indicator", "year"]).to_frame(
-        index=False
-    )
+    years = [y for y in fw.years if until is None or y <= int(until)]
+    if len(values):
+        values = values[values["indicator"].isin(inds["indicator"]) & values["year"].isin(years)]
+    grid = pd.MultiIndex.from_product([inds["indicator"], years], names=["indicator", "year"]).to_frame(index=False)
     targets = pd.DataFrame(
         [(i.code, y, t) for i in fw.indicators for y, t in i.targets.items()], columns=["indicator", "year", "target"]
     )

@@ -141,9 +141,11 @@ def _fiche_sections(
             section.blocks.append(sub)
         fm = mtable[[fiche.number in f for f in mtable["fiches"]]]
         if len(fm):
-            section.blocks.append(
-                Table.of(tables.milestones_frame(fm)[["Jalon", "Intitulé", "État", "Année", "Note"]], "Jalons")
-            )
+            frame = tables.milestones_frame(fm)[["Jalon", "Intitulé", "État", "Année", "Note"]]
+            if not period:  # reached (or abandoned) after the report's year: it was not, at that year's end
+                later = (fm["year"].notna() & (fm["year"] > years[0])).to_numpy()
+                frame.loc[later, ["État", "Année", "Note"]] = [f"○ Pas encore réalisé fin {years[0]}", "", ""]
+            section.blocks.append(Table.of(frame, "Jalons"))
         out.append(section)
     return out
 
@@ -169,29 +171,43 @@ def _budget_year_blocks(fw, plan, actual, payments, year: int, figure: bool = Tr
     return blocks
 
 
-def _provenance(store: Store) -> Table:
-    """Every import and edit the report's figures come from (current values and actual spending)."""
+def _provenance(store: Store, until: int | None = None) -> Table:
+    """Every import and edit the report's figures come from (current values and actual spending), of
+    the years up to `until` when given."""
     journal = history.journal(store)
     values = history.current_values(store)
+    if until is not None and len(values):
+        values = values[values["year"] <= until]
     used = values.groupby("changeset_id").size().to_dict() if len(values) else {}
     if fw_has_budget(store):
         with store.connect() as con:
-            ids = con.execute("SELECT changeset_id, count(*) FROM current_expenses GROUP BY 1").fetchall()
+            ids = con.execute(
+                "SELECT changeset_id, count(*) FROM current_expenses WHERE year <= ? GROUP BY 1",
+                [until if until is not None else max(store.framework().years)],
+            ).fetchall()
         for cid, n in ids:
             used[cid] = used.get(cid, 0) + n
+
+    def text(value) -> str:  # the journal's frame holds NaN, not None, where a changeset has no file
+        return "" if value is None or pd.isna(value) else str(value)
+
     rows = []
     for r in journal.itertuples(index=False):
         if r.id not in used:
             continue
+        source = text(r.file_name)
+        if not source:  # no file: say what it was and why, as the journal does
+            what = "saisie manuelle" if r.kind == "edit" else history.KIND_LABELS.get(r.kind, r.kind)
+            source = f"{what} : {text(r.comment)}" if text(r.comment) else what
         rows.append(
             [
                 str(r.id),
                 history.KIND_LABELS.get(r.kind, r.kind),
-                r.file_name or "saisie",
+                source,
                 formatting.timestamp(pd.Timestamp(r.created_at).to_pydatetime()),
-                r.user_name,
+                text(r.user_name),
                 str(used[r.id]),
-                r.file_sha256 or "",
+                text(r.file_sha256) or "—",
             ]
         )
     return Table(
@@ -215,7 +231,9 @@ def build(store: Store, year: int | None = None, final: bool = False) -> Report:
             f"Année {year} hors de la convention (attendu : {', '.join(map(str, fw.years))}, ou le rapport final)."
         )
     values = history.current_values(store)
-    table = kpis.kpi_table(fw, values)
+    # An annual report is the state of its year: nothing of a later year, in its figures or its charts.
+    until = None if final else int(year)
+    table = kpis.kpi_table(fw, values, until=until)
     notes = texts.as_dict(texts.current_texts(store))
     years = list(fw.years) if final else [int(year)]
     period = fw.period_label if final else str(year)
@@ -263,7 +281,7 @@ def build(store: Store, year: int | None = None, final: bool = False) -> Report:
                     budget.convention_warnings(fw, plan, actual) or ["Aucun plafond de la convention n'est dépassé."]
                 )
             ]
-            money.blocks.append(_cost_per_result(fw, table, plan, actual))
+            money.blocks += _cost_per_result(fw, table, plan, actual)
             for y in fw.years:
                 money.blocks.append(
                     Section(f"Année {y}", _budget_year_blocks(fw, plan, actual, payments, y, figure=False), level=2)
@@ -294,7 +312,7 @@ def build(store: Store, year: int | None = None, final: bool = False) -> Report:
                 ],
             )
         )
-    sections.append(Section("Annexe — provenance des chiffres", [_provenance(store)]))
+    sections.append(Section("Annexe — provenance des chiffres", [_provenance(store, until)]))
     from indicators import access
 
     states = access.year_states(store)
@@ -348,33 +366,62 @@ def _budget_years_frame(fw, plan, actual, payments) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _cost_per_result(fw, table, plan, actual) -> Table:
-    """Actual spending of a fiche over the period divided by what its main flow indicators delivered."""
-    rows = []
-    by_fiche = [budget.execution(fw, plan, actual, y).by_fiche.set_index("fiche")["actual"] for y in fw.years]
-    for ind in fw.indicators:
-        if ind.kind != "flow" or ind.period_target_kind != "total":
-            continue
-        done = table[(table["indicator"] == ind.code) & (table["period"] == fw.period_label)]["actual"].iloc[0]
-        spent = sum(float(year.get(ind.fiche, 0.0)) for year in by_fiche)
-        cost = spent / done if done and not pd.isna(done) and spent else None
+def _main_result(fw, fiche: int):
+    """The result a fiche's spending is divided by: its first flow indicator with a period total (ARDAN
+    for fiche 1). One per fiche, so that no euro is charged twice; None when the fiche has none."""
+    return next(
+        (i for i in fw.indicators if i.fiche == fiche and i.kind == "flow" and i.period_target_kind == "total"), None
+    )
+
+
+def _cost_per_result(fw, table, plan, actual) -> list:
+    """Per fiche: its actual spending over the years with actual spending recorded, divided by what its
+    main result delivered over those same years; its other flows are given beside, with no cost charged.
+    Returns the table and the formulas written out with their figures."""
+    executions = [budget.execution(fw, plan, actual, y) for y in fw.years]
+    years = [ex.year for ex in executions if ex.has_actual]
+    if not years:
+        return [Paragraph("Aucune dépense réelle n'est saisie : pas de coût par résultat.", "missing")]
+    span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+    words = f"en {years[0]}" if len(years) == 1 else f"de {years[0]} à {years[-1]}"
+    by_indicator = kpis.rows_by_indicator(table)
+
+    def delivered(code: str) -> float | None:  # None when a year is missing: a total that skips one is wrong
+        got = [r.actual for r in by_indicator[code].yearly if int(r.year) in years]
+        return None if len(got) < len(years) or any(pd.isna(v) for v in got) else float(sum(got))
+
+    rows, formulas = [], []
+    for fiche in fw.budget.fiches:
+        spent = round(sum(float(ex.by_fiche.set_index("fiche")["actual"].get(fiche, 0.0)) for ex in executions), 2)
+        main = _main_result(fw, fiche)
+        others = [i for i in fw.indicators if i.fiche == fiche and i.kind == "flow" and i is not main]
+        other_text = " ; ".join(f"{i.code} : {formatting.quantity(delivered(i.code), i.unit)}" for i in others)
+        done = delivered(main.code) if main else None
+        one = formatting.quantity(1, main.unit).removeprefix("1 ") if main else ""
+        cost = round(spent / done, 2) if done and spent else None
         rows.append(
             [
-                ind.code,
-                ind.short_label,
-                formatting.quantity(done, ind.unit),
-                formatting.money(spent) if spent else "—",
-                formatting.euros(cost) + f" par {ind.unit.rstrip('s')}" if cost else "—",
+                f"Fiche {fiche}",
+                span,
+                formatting.money(spent),
+                f"{main.code} {main.short_label} : {formatting.quantity(done, main.unit)}" if main else "—",
+                f"{formatting.money(cost)} par {one}" if cost else "—",
+                other_text,
             ]
         )
-    return Table(
-        [
-            "Code",
-            "Indicateur",
-            f"Réalisé {fw.period_label}",
-            f"Dépenses de la fiche {fw.period_label}",
-            "Coût par résultat",
-        ],
-        rows,
-        "Coût par résultat : dépenses réelles de la fiche divisées par le réalisé ; indicatif, car chaque fiche finance aussi ses autres objectifs.",
-    )
+        if cost:
+            formulas.append(
+                f"{formatting.money(spent)} dépensés sur la fiche {fiche} {words} / "
+                f"{formatting.quantity(done, main.unit)} = {formatting.money(cost)} par {one}."
+            )
+    return [
+        Table(
+            ["Fiche", "Années", "Dépenses réelles", "Résultat principal", "Coût par résultat", "Autres résultats"],
+            rows,
+            f"Coût par résultat {span} : dépenses réelles de la fiche (années où elles sont saisies) divisées par "
+            "son résultat principal sur les mêmes années ; indicatif, car chaque fiche finance aussi ses autres "
+            "résultats, donnés sans coût imputé.",
+            [0.8, 0.9, 1.1, 2, 1.4, 2.4],
+        ),
+        Bullets(formulas),
+    ]

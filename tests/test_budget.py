@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -158,3 +160,82 @@ def test_expense_entry_by_hand_requires_a_reason(store):
     result = record_expense(store, 2016, "locaux", "CNAM", "2 500,50", "alice", "facture oubliée", fiche=2)
     assert result.added == 1
     assert budget.actual_frame(store)["fiche"].tolist() == [2]
+
+
+# -- the written arithmetic of the subsidy: what a council member redoes by hand ------------------
+_NUMBER = r"-?\d{1,3}(?:\u202f\d{3})*(?:,\d+)?"
+_TOKEN = re.compile(rf"({_NUMBER})\u00a0(€|%)|([×/−+])")
+
+
+def _value(number: str, unit: str) -> Decimal:
+    value = Decimal(number.replace("\u202f", "").replace(",", "."))
+    return value / 100 if unit == "%" else value
+
+
+def check_arithmetic(sentence: str) -> bool:
+    """Parse « a op b … = result » back out of a sentence and redo it exactly (to the cent, or to the
+    hundredth of a point for a rate). Returns False when the sentence holds no such arithmetic."""
+    if sentence.count("=") < 2:
+        return False
+    expression = sentence[sentence.index("=") + 1 : sentence.rindex("=")]
+    number, unit = re.search(rf"({_NUMBER})\u00a0(€|%)", sentence[sentence.rindex("=") :]).groups()
+    tokens = [m.groups() for m in _TOKEN.finditer(expression)]
+    assert tokens and tokens[0][2] is None, sentence
+    total = _value(*tokens[0][:2])
+    for (_, _, op), (n, u, _) in zip(tokens[1::2], tokens[2::2], strict=True):
+        assert op and n, sentence
+        b = _value(n, u)
+        total = {"×": total * b, "/": total / b, "−": total - b, "+": total + b}[op]
+    if unit == "%":
+        assert (total * 100).quantize(Decimal("0.01"), ROUND_HALF_UP) == Decimal(number.replace(",", ".")), sentence
+    else:
+        assert total.quantize(Decimal("0.01"), ROUND_HALF_UP) == _value(number, unit), sentence
+    return True
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    from indicators.demo import load_demo
+    from indicators.storage import Store
+
+    s = Store(tmp_path_factory.mktemp("budget") / "demo.duckdb")
+    s.framework()
+    load_demo(s)
+    return s
+
+
+@pytest.mark.parametrize("year", [2016, 2017, 2018])
+def test_every_subsidy_sentence_adds_up_to_the_cent(demo_store, year):
+    formula = overview(demo_store, year)["formula"]
+    checked = [line for line in formula if check_arithmetic(line)]
+    assert len(checked) == (3 if year == 2018 else 5), formula
+    if year == 2017:  # 90 150 × 87 % would give 78 430,50 €: the ratio itself is written
+        assert (
+            "Subvention due au prorata = 90\u202f150\u00a0€ × 200\u202f324\u00a0€ / 231\u202f450\u00a0€ = "
+            in formula[3]
+        )
+        assert formula[3].startswith(
+            "Subvention due au prorata = 90\u202f150\u00a0€ × 200\u202f324\u00a0€ / 231\u202f450\u00a0€ = 78\u202f026,39\u00a0€"
+        )
+        assert "= 86,55\u00a0%" in formula[2]
+
+
+@pytest.mark.parametrize("share", [1.2, 0.8, 0.5, 0.123457])
+def test_subsidy_sentences_add_up_for_any_spending(store, share):
+    spend(store, PLANNED_2016 * share)
+    formula = overview(store)["formula"]
+    assert sum(check_arithmetic(line) for line in formula) == 5, formula
+
+
+def test_the_advance_is_due_until_a_payment_of_that_kind_is_recorded(store):
+    def advance_line():
+        return next(line for line in overview(store)["formula"] if line.startswith("Avance"))
+
+    assert advance_line().endswith(" : avance due.")
+    solde = budget.record_payment(store, 2016, "solde", dt.date(2017, 5, 2), 27_045, "alice")
+    assert advance_line().endswith(" : avance due.")  # a balance is not the advance
+    budget.cancel_payment(store, solde, "alice", "saisi à tort")
+    paid = budget.record_payment(store, 2016, "avance", dt.date(2016, 12, 15), 63_105, "alice", "mandat 1")
+    assert advance_line().endswith(" : avance versée le 15/12/2016.")
+    budget.cancel_payment(store, paid, "alice", "saisi à tort")
+    assert advance_line().endswith(" : avance due.")  # a cancelled payment was not received

@@ -108,3 +108,27 @@ def test_untitled_figures_keep_their_finding_for_the_page():
 def test_a_yearly_chart_can_speak_of_a_given_year():
     fig = charts.yearly_chart(FW, demo_table(), "F1.1", year=2017)
     assert fig.layout.title.text == "ARDAN : 64 entreprises en 2017, 91\u00a0% de l'objectif de 70"
+
+
+def test_charts_of_a_table_until_a_year_stop_at_that_year():
+    values = pd.DataFrame(
+        [(c, y, v) for c, ys in demo.DEMO_VALUES.items() for y, v in ys.items()],
+        columns=["indicator", "year", "value"],
+    )
+    table = kpis.kpi_table(FW, values, until=2017)
+    cumulative = charts.cumulative_chart(FW, table, "F1.1")
+    assert list(trace(cumulative, "Réalisé cumulé").x) == ["2016", "2017"]
+    assert cumulative.layout.title.text == (
+        "ARDAN : 106 entreprises de 2016 à 2017, objectif 200 sur 2016-2018 (53\u00a0%)"
+    )
+    minimum = charts.minimum_chart(FW, table, "F1.4")
+    assert [t.name for t in minimum.data] == ["2017"]
+    assert minimum.layout.title.text == (
+        "Dispositifs entrepreneuriat : 1 dispositif de 2016 à 2017 (objectif : au moins 2 sur 2016-2018)"
+        " — pas encore atteint"
+    )
+    reached = charts.minimum_chart(FW, table, "F2.2")
+    assert reached.layout.title.text == (
+        "Formations numériques : 1 formation de 2016 à 2017 (objectif : au moins 1 sur 2016-2018) — ✔ Atteint"
+    )
+    go.Figure(minimum.to_dict())

@@ -166,5 +166,8 @@ def test_budget_json_and_expense_import(db, tmp_path):
     year = json.loads(kpi("budget", "--year", "2016", "--json", db=db, check=True).stdout)["years"][0]
     assert (year["execution_rate"], year["subsidy_prorated"], year["balance"]) == (0.8, 72120, 9015)
     text = kpi("budget", "--year", "2016", db=db, check=True).stdout
-    assert "Subvention due au prorata = 90\u202f150\u00a0€ × 80\u00a0% = 72\u202f120\u00a0€." in text
+    assert (
+        "Subvention due au prorata = 90\u202f150\u00a0€ × 184\u202f240\u00a0€ / 230\u202f300\u00a0€ = 72\u202f120\u00a0€."
+        in text
+    )
     assert kpi("budget", "--year", "2020", db=db).returncode == 1

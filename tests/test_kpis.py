@@ -112,3 +112,13 @@ def test_summaries(fw):
     assert share_met(t, "2017") == (4, 6)
     assert latest_year_with_data(fw, frame([("F1.1", 2017, 70), ("F1.1", 2016, 1)])) == 2017
     assert latest_year_with_data(fw, frame([])) is None
+
+
+def test_a_table_until_a_year_knows_nothing_of_later_years(fw):
+    values = frame([("F1.1", 2016, 42), ("F1.1", 2017, 64), ("F1.1", 2018, 85), ("F1.4", 2018, 1)])
+    t = kpi_table(fw, values, until=2017)
+    assert sorted(set(t["period"])) == ["2016", "2016-2018", "2017"]
+    p = row(t, "F1.1", "2016-2018")
+    assert (p["target"], p["actual"]) == (200, 106)  # 42 + 64: the period so far, against the period target
+    assert pd.isna(row(t, "F1.4", "2016-2018")["actual"])
+    assert not any("2018" in f for flags in t["flags"] for f in flags)

@@ -217,3 +217,149 @@ def test_french_typography_keeps_punctuation_with_its_word():
         rendering.typo("Fiche 1 : 2 objectifs ; « exemple » ?")
         == "Fiche 1\u00a0: 2 objectifs\u202f; «\u00a0exemple\u00a0»\u202f?"
     )
+
+
+def model_blocks(blocks):
+    for b in blocks:
+        yield b
+        if isinstance(b, reports.Section):
+            yield from model_blocks(b.blocks)
+
+
+def model_text(report) -> str:
+    parts = []
+    for b in model_blocks(report.sections):
+        if isinstance(b, reports.Section):
+            parts.append(b.title)
+        elif isinstance(b, reports.Paragraph):
+            parts.append(b.text)
+        elif isinstance(b, reports.Bullets):
+            parts += b.items
+        elif isinstance(b, reports.Table):
+            parts += [b.caption, *b.columns, *(c for r in b.rows for c in r)]
+        elif isinstance(b, reports.Figure):
+            parts.append(b.caption)
+    return "\n".join(parts)
+
+
+def plain(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " ").replace("\u202f", " "))
+
+
+# Where « 2018 » may appear in the 2017 report: the convention's period and the actions announced for 2018.
+ALLOWED_2018 = re.compile(r"2016-2018|2016 - 2018|Actions prévues pour 2018")
+# Figures that only exist with 2018's values: ARDAN 85 in 2018 and 191 over 2016-2018, promotion sociale
+# 662, jeunes 52, positionnements 56 over the period, stages 14 over the period.
+LATER_FIGURES = ("85 entreprises", "191", "662", "52 jeunes", "56 positionnements", "14 stages")
+
+
+def test_an_annual_report_is_the_state_of_its_year(annual):
+    report, out = annual
+    bodies = {
+        "model": plain(model_text(report)),
+        "html": plain(html.unescape(re.sub(r"<[^>]*>", " ", out["html"].split("<body>")[1]))),  # not the images
+        "docx": plain(docx_text(out["docx"])),
+        "pdf": plain(pdf_text(out["pdf"])),
+    }
+    for fmt, body in bodies.items():
+        assert "ARDAN : 106 entreprises de 2016 à 2017, objectif 200 sur 2016-2018" in body, fmt
+        assert "Stages sur mesure : 5 stages de 2016 à 2017" in body, fmt
+        assert "de 2016 à 2018" not in body, fmt
+        for figure in LATER_FIGURES:
+            assert figure not in body, (fmt, figure)
+        assert "2018" not in ALLOWED_2018.sub("", body), (
+            fmt,
+            re.findall(r".{60}2018.{20}", ALLOWED_2018.sub("", body)),
+        )
+        assert "Ouvrir une seconde session du module" in body, fmt  # the actions announced for 2018 stay
+    for b in model_blocks(report.sections):
+        if isinstance(b, reports.Figure):
+            for t in b.figure.to_plotly_json()["data"]:
+                xs = t.get("y") if t.get("orientation") == "h" else t.get("x")
+                assert "2018" not in [str(x) for x in xs or []] and t.get("name") != "2018", b.caption
+
+
+def test_an_annual_report_names_no_later_milestone_nor_later_import(store):
+    from indicators import milestones
+
+    imp(store, "indicateur;2016;2017\nF1.1;45;60\n", name="bilan-2017.csv")
+    imp(store, "indicateur;2018\nF1.1;80\n", name="bilan-2018.csv")
+    milestones.set_state(store, "J2", "realise", "alice", 2018, "Antenne ouverte en mars 2018")
+    report = reports.build(store, year=2017)
+    text = model_text(report)
+    assert "bilan-2017.csv" in text and "bilan-2018.csv" not in text
+    j2 = next(r for b in model_blocks(report.sections) if isinstance(b, reports.Table) for r in b.rows if r[0] == "J2")
+    assert j2[2:] == ["○ Pas encore réalisé fin 2017", "", ""]
+    final = model_text(reports.build(store, final=True))
+    assert "bilan-2018.csv" in final and "Antenne ouverte en mars 2018" in final
+
+
+def test_cost_per_result_counts_each_fiche_once_over_the_same_years(demo_store):
+    """Demo spending (2018: none yet), by fiche through the plan's shares: fiche 1 spent 111 080 € in 2016
+    (lines at 96 %, communication 55 %, training 40 %, premises and equipment 100 %) and 103 440 € in 2017
+    (88 %): 214 520 € for 42 + 64 = 106 ARDAN companies; fiche 2 56 744 + 53 032 = 109 776 € for 1 + 4 = 5
+    stages; fiche 3 47 084 + 43 852 = 90 936 € for 1 + 0 = 1 formation."""
+    report = reports.build(demo_store, final=True)
+    table = next(
+        b for b in model_blocks(report.sections) if isinstance(b, reports.Table) and "Coût par résultat" in b.columns
+    )
+    assert [[plain(c) for c in r] for r in table.rows] == [
+        [
+            "Fiche 1",
+            "2016-2017",
+            "214 520 €",
+            "F1.1 ARDAN : 106 entreprises",
+            "2 023,77 € par entreprise",
+            "F1.2 : 37 emplois ; F1.3 : 29 positionnements ; F1.4 : 1 dispositif",
+        ],
+        [
+            "Fiche 2",
+            "2016-2017",
+            "109 776 €",
+            "F2.4 Stages sur mesure : 5 stages",
+            "21 955,20 € par stage",
+            "F2.2 : 1 formation ; F2.3 : 0 formation",
+        ],
+        [
+            "Fiche 3",
+            "2016-2017",
+            "90 936 €",
+            "F3.2 Formations en alternance : 1 formation",
+            "90 936 € par formation",
+            "",
+        ],
+    ]
+    body = plain(html.unescape(rendering.to_html(report)))
+    assert "214 520 € dépensés sur la fiche 1 de 2016 à 2017 / 106 entreprises = 2 023,77 € par entreprise" in body
+    assert "109 776 € dépensés sur la fiche 2 de 2016 à 2017 / 5 stages = 21 955,20 € par stage" in body
+
+
+def test_provenance_names_hand_entries_and_their_reason_never_nan(store):
+    import datetime as dt
+
+    from indicators import budget
+    from indicators.importing import record_value
+    from indicators.spending import record_expense
+
+    imp(store, "indicateur;2016\nF1.1;45\n", name="bilan-2016.csv")
+    record_value(store, "F1.3", 2016, 8, "alice", "Chiffre transmis par courriel du CNAM")
+    record_expense(store, 2016, "locaux", "CNAM", 10_000, "alice", "Bail signé, facture de décembre")
+    budget.record_payment(store, 2016, "avance", dt.date(2016, 12, 15), 63_105, "alice")  # no reference
+    report = reports.build(store, year=2016)
+    annex = next(b for b in model_blocks(report.sections) if isinstance(b, reports.Table) and "Fichier" in b.columns)
+    by_id = {r[0]: r for r in annex.rows}
+    assert [by_id["2"][2], by_id["2"][6]] == ["saisie manuelle : Chiffre transmis par courriel du CNAM", "—"]
+    assert [by_id["3"][2], by_id["3"][6]] == ["saisie manuelle : Bail signé, facture de décembre", "—"]
+    assert by_id["1"][2] == "bilan-2016.csv" and re.fullmatch(r"[0-9a-f]{64}", by_id["1"][6])
+    out = {"html": rendering.to_html(report), "docx": rendering.to_docx(report)}
+    bodies = {
+        "html": plain(html.unescape(re.sub(r"<[^>]*>", " ", out["html"].split("<body>")[1]))),
+        "docx": plain(docx_text(out["docx"])),
+    }
+    for fmt, body in bodies.items():
+        assert "saisie manuelle : Chiffre transmis par courriel du CNAM" in body, fmt
+        assert "saisie manuelle : Bail signé, facture de décembre" in body, fmt
+        assert not re.search(r"\b(nan|NaN|None|NaT)\b", body), (
+            fmt,
+            re.findall(r".{40}\b(?:nan|None|NaT)\b.{10}", body),
+        )
