@@ -41,6 +41,12 @@ class Reading:
             return f"Nombre lu : {formatting.quantity(self.value, self.unit)}"
         return f"Nombre lu : {formatting.number(self.value)}"
 
+    def checked(self) -> float:
+        """The value; raises Refused with the error (naming the field) when it could not be read."""
+        if self.error:
+            raise Refused(self.error)
+        return self.value
+
 
 def _shown(raw: str | float) -> str:
     return raw.strip() if isinstance(raw, str) else formatting.number(raw, decimals=6)
@@ -82,10 +88,7 @@ def read(raw: str | float | None, field: str, *, money: bool = True, whole: bool
 
 def number(raw: str | float | None, field: str, *, money: bool = True, whole: bool = False) -> float:
     """The value of one typed number (see `read`). Raises Refused, naming the field, when it cannot be read."""
-    reading = read(raw, field, money=money, whole=whole)
-    if reading.error:
-        raise Refused(reading.error)
-    return reading.value
+    return read(raw, field, money=money, whole=whole).checked()
 
 
 def refuse_above(value: float, bound: float, field: str, what: str, money: bool = True) -> None:
