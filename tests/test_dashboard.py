@@ -122,8 +122,16 @@ def test_fiche_page_shows_charts_explanations_and_milestones(env):
     assert charts[0].proto.alt == "ARDAN : 85 entreprises en 2018, 106\u00a0% de l'objectif de 80"
     text = texts_of(at)
     assert "42 entreprises accompagnées au lieu de 50" in text  # the demo explanation of F1.1 in 2016
-    assert "Qualité des données" not in text or "⚑" in text
+    assert "⚑" not in text and "Qualité des données" not in text  # the demo data raises no flag
     assert "**✔ Réalisé** (2016) — J1 · Centre d'enseignement CNAM" in text
+
+
+def test_fiche_page_shows_the_data_quality_flags(env):
+    imp(env.store, "indicateur;2016;2017\nF1.1;101;70\n")  # 101 > 2 × the 2016 target of 50
+    at = env("fiche-1")
+    captions = [c.value for c in at.caption]
+    assert "⚑ Qualité des données : plus de 2 fois l'objectif : à vérifier" in captions
+    assert "⚑ Qualité des données : valeur 2016 manquante alors que d'autres indicateurs sont renseignés" in captions
 
 
 def test_user_text_is_shown_as_text_not_markup(env):
