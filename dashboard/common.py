@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from indicators import access, budget, charts, demo, history, ledger, milestones, settings, texts, training
+from indicators import access, amounts, budget, charts, demo, history, ledger, milestones, settings, texts, training
 from indicators.errors import ImportRefused, KpiError
 from indicators.framework import Framework
 from indicators.importing import ImportResult
@@ -332,6 +332,31 @@ def plain(text: str) -> str:
     """User text made inert for st.markdown: every markdown or HTML character is escaped, so that it is
     shown exactly as typed and never interpreted."""
     return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text)).replace("\n", "  \n")
+
+
+def number_field(
+    container, label: str, key: str, *, money: bool = True, whole: bool = False, unit: str = "", value: str = ""
+) -> amounts.Reading:
+    """A text field for a number or an amount typed the French way, read by the core's parser (the
+    importer's): what it read is echoed under it (« Montant lu : 63 105,00 € ») before anything is saved,
+    or the French error naming the field. Returns the reading: `.text` for a write function that reads text,
+    `.checked()` for the value (Refused, naming the field, when it cannot be read).
+    A text field, not st.number_input, which reads `63 105,00` as 6 310 500."""
+    text = container.text_input(
+        label,
+        value=value,
+        key=key,
+        placeholder=amounts.EXAMPLE_AMOUNT if money else None,
+        help="Un montant à la française : 63 105,00 (espaces et « € » acceptés)"
+        if money
+        else "Un nombre écrit à la française (1 234 ou 12,5)" + ("; un nombre entier." if whole else "."),
+    )
+    reading = amounts.read(text, label, money=money, whole=whole, unit=unit)
+    if reading.echo:
+        container.caption(reading.echo)  # built from a float and the framework's unit: no typed text in it
+    elif text.strip():
+        container.error(plain(reading.error), icon=":material/block:")
+    return reading
 
 
 def empty_state(message: str) -> None:

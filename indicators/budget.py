@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from indicators import formatting, ledger
+from indicators import amounts, formatting, ledger
 from indicators.errors import Refused
 from indicators.framework import CEILING_LABELS, Framework
 from indicators.storage import Store, utcnow
@@ -85,13 +85,29 @@ def plan_frame(store: Store, as_of: ledger.AsOf | int | None = None) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def amend_plan(store: Store, year: int, line: str, party: str, amount: float, user: str, reason: str) -> bool:
-    """Amend one planned amount of a later year. Returns False when it already has that amount.
+def _refuse_above_ceiling(fw: Framework, amount: float) -> None:
+    """One party's planned amount on one line cannot exceed what that party may spend in a year (art. 5),
+    nor, without that ceiling, the operation's yearly cost (art. 4)."""
+    ceilings = fw.subsidy.ceilings
+    if "party_per_year" in ceilings:
+        bound, what = ceilings["party_per_year"], "le plafond de {bound} par partenaire et par an (art. 5)"
+    elif "operation_per_year" in ceilings:
+        bound, what = ceilings["operation_per_year"], "le plafond de {bound} du coût de l'opération par an (art. 4)"
+    else:
+        return
+    amounts.refuse_above(amount, bound, "montant prévu", what)
 
-    Raises Refused (first year, unknown line or party, negative amount, no reason, demo data).
+
+def amend_plan(store: Store, year: int, line: str, party: str, amount: float | str, user: str, reason: str) -> bool:
+    """Amend one planned amount of a later year. Returns False when it already has that amount.
+    `amount` may be typed text (`12 000,00`), read as the importer reads it.
+
+    Raises Refused (first year, unknown line or party, unreadable or negative amount, an amount above a
+    party's yearly ceiling, no reason, demo data).
     """
     from indicators import access
 
+    amount = amounts.number(amount, "montant prévu")
     access.require(store, user, "write")
     fw = store.framework()
     _require_budget(fw)
@@ -103,6 +119,7 @@ def amend_plan(store: Store, year: int, line: str, party: str, amount: float, us
     target = _line(fw, line)
     if party not in fw.budget.parties:
         raise Refused(f"Partenaire inconnu : « {party} » (attendu : {' ou '.join(fw.budget.parties)}).")
+    _refuse_above_ceiling(fw, amount)
     if amount is None or pd.isna(amount) or float(amount) < 0:
         raise Refused("Le montant prévu doit être un nombre positif ou nul, en euros.")
     if not str(reason or "").strip():
@@ -174,12 +191,17 @@ def payments_frame(store: Store, as_of: ledger.AsOf | int | None = None) -> pd.D
 
 
 def record_payment(
-    store: Store, year: int, kind: str, paid_on: dt.date, amount: float, user: str, reference: str | None = None
+    store: Store, year: int, kind: str, paid_on: dt.date, amount: float | str, user: str, reference: str | None = None
 ) -> int:
     """Record a subsidy payment received (or, kind 'reversement', money paid back). Returns its id.
-    Payments are not locked with the year: the 30 % balance is paid after the year's report."""
+    Payments are not locked with the year: the 30 % balance is paid after the year's report.
+    `amount` may be typed text (`63 105,00`), read as the importer reads it.
+
+    Raises Refused (unreadable amount, an amount above the year's planned subsidy, unknown year or kind…).
+    """
     from indicators.access import require
 
+    amount = amounts.number(amount, "montant")
     require(store, user, "write")
     fw = store.framework()
     _require_budget(fw)
@@ -187,6 +209,9 @@ def record_payment(
         raise Refused(f"Année {year} hors de la convention (attendu : {', '.join(map(str, fw.years))}).")
     if kind not in PAYMENT_KINDS:
         raise Refused(f"Type de versement inconnu : « {kind} » (attendu : {', '.join(PAYMENT_KINDS)}).")
+    # No single payment (nor sum paid back) exceeds the whole subsidy planned for its year.
+    bound = planned_subsidy(fw, plan_frame(store), int(year))
+    amounts.refuse_above(amount, bound, "montant", f"la subvention prévue pour {int(year)} ({{bound}})")
     if amount is None or pd.isna(amount) or float(amount) <= 0:
         raise Refused("Le montant d'un versement doit être positif (un reversement se saisit avec son type).")
     signed = -round(float(amount), 2) if kind == "reversement" else round(float(amount), 2)
@@ -389,6 +414,18 @@ class Subsidy:
     formula: list[str]
 
 
+def _payer_parts(fw: Framework, plan: pd.DataFrame, year: int) -> tuple[float, float]:
+    """The payer's planned part of `year` and what of it is given in kind."""
+    p = plan[(plan["year"] == year) & (plan["party"] == fw.subsidy.payer)]
+    return float(p["amount"].sum()), float(p[p["in_kind"]]["amount"].sum())
+
+
+def planned_subsidy(fw: Framework, plan: pd.DataFrame, year: int) -> float:
+    """The year's planned subsidy: the payer's part minus what it gives in kind (2016: 90 150 €)."""
+    payer_part, in_kind = _payer_parts(fw, plan, year)
+    return round(payer_part - in_kind, 2)
+
+
 def subsidy(fw: Framework, plan: pd.DataFrame, actual: pd.DataFrame, payments: pd.DataFrame, year: int) -> Subsidy:
     """The year's subsidy: planned, advance, prorated, balance, payments and what remains due.
 
@@ -405,8 +442,7 @@ def subsidy(fw: Framework, plan: pd.DataFrame, actual: pd.DataFrame, payments: p
 
     s = fw.subsidy
     p = plan[plan["year"] == year]
-    payer_part = float(p[p["party"] == s.payer]["amount"].sum())
-    in_kind = float(p[(p["party"] == s.payer) & p["in_kind"]]["amount"].sum())
+    payer_part, in_kind = _payer_parts(fw, plan, year)
     planned_subsidy = round(payer_part - in_kind, 2)
     advance = cents(exact(planned_subsidy) * exact(s.advance_share))
     planned_balance = round(planned_subsidy - advance, 2)
@@ -426,11 +462,7 @@ def subsidy(fw: Framework, plan: pd.DataFrame, actual: pd.DataFrame, payments: p
     live = payments[(payments["year"] == year) & ~payments["cancelled"].astype(bool)] if len(payments) else payments
     paid = round(float(live["amount"].sum()), 2) if len(live) else 0.0
     due = prorated if prorated is not None else planned_subsidy
-    received = (
-        live[(live["kind"] == "avance") & live["cancels"].isna() & ~live["cancelled"].fillna(False).astype(bool)]
-        if len(live)
-        else live
-    )
+    received = live[live["kind"] == "avance"] if len(live) else live  # `live`: payments not cancelled
     advance_state = (
         "avance versée le "
         + " et le ".join(formatting.date(pd.Timestamp(d).date(), long=False) for d in sorted(received["paid_on"]))

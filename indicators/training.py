@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from indicators import formatting, ledger
+from indicators import amounts, formatting, ledger
 from indicators.errors import Refused
 from indicators.framework import Framework, Training, TrainingCost
 from indicators.storage import Store, utcnow
@@ -154,22 +154,79 @@ def forecast_check(fw: Framework) -> Economics:
 
 
 # -- yearly record --------------------------------------------------------------------------------
+# A typed figure above this many times the forecast's is taken for a typing slip (an extra digit, cents
+# typed without their comma), as the importer takes a value above an indicator's plausible max.
+PLAUSIBLE_FACTOR = 10
+# Hours of training per learner in a year cannot exceed a full-time working year (1 607 h, Code du travail
+# art. L3121-41): the contract's time is shared between the company and the courses.
+MAX_HOURS_PER_LEARNER = 1607
+
+
+def _checked_figures(
+    fw: Framework, learners, hours, revenue, costs: dict[str, float | str]
+) -> tuple[float, float, float, dict[str, float]]:
+    """The typed figures read as the importer reads numbers, non-negative and plausible (see the bounds
+    above). Raises Refused naming the field and the bound."""
+    t = _training(fw)
+    forecast = economics(fw)
+    learners = amounts.number(learners, "alternants", money=False, whole=True)
+    hours = amounts.number(hours, "heures par alternant", money=False)
+    revenue = amounts.number(revenue, "recettes")
+    costs = {p: amounts.number(v, f"charges directes {p}") for p, v in costs.items()}
+    forecast_learners = t.assumptions["learners"]
+    amounts.refuse_above(
+        learners,
+        PLAUSIBLE_FACTOR * forecast_learners,
+        "alternants",
+        f"la borne plausible de {{bound}} ({PLAUSIBLE_FACTOR} fois la prévision de {formatting.number(forecast_learners)})",
+        money=False,
+    )
+    amounts.refuse_above(
+        hours,
+        MAX_HOURS_PER_LEARNER,
+        "heures par alternant",
+        "la borne plausible de {bound} (une année à temps plein)",
+        money=False,
+    )
+    amounts.refuse_above(
+        revenue,
+        round(PLAUSIBLE_FACTOR * forecast.revenue, 2),
+        "recettes",
+        f"la borne plausible de {{bound}} ({PLAUSIBLE_FACTOR} fois la prévision de {formatting.money(forecast.revenue)})",
+    )
+    for p, v in costs.items():
+        planned = forecast.costs_by_partner.get(p)
+        if planned:
+            amounts.refuse_above(
+                v,
+                round(PLAUSIBLE_FACTOR * planned, 2),
+                f"charges directes {p}",
+                f"la borne plausible de {{bound}} ({PLAUSIBLE_FACTOR} fois la prévision de {formatting.money(planned)})",
+            )
+    return learners, hours, revenue, costs
+
+
 def record_year(
     store: Store,
     year: int,
-    learners: int,
-    hours: float,
-    revenue: float,
-    costs: dict[str, float],
+    learners: int | str,
+    hours: float | str,
+    revenue: float | str,
+    costs: dict[str, float | str],
     user: str,
     note: str | None = None,
 ) -> None:
-    """Record (or correct, by a new version) a year's actual figures of the training."""
+    """Record (or correct, by a new version) a year's actual figures of the training. Figures may be typed
+    text (`57 132,60`), read as the importer reads numbers.
+
+    Raises Refused (unreadable, negative or implausible figure, naming the field and the bound; unknown
+    year; missing partner; demo data)."""
     from indicators.access import require
 
     require(store, user, "write")
     fw = store.framework()
     t = _training(fw)
+    learners, hours, revenue, costs = _checked_figures(fw, learners, hours, revenue, costs)
     if int(year) not in fw.years:
         raise Refused(f"Année {year} hors de la convention (attendu : {', '.join(map(str, fw.years))}).")
     numbers = {"alternants": learners, "heures": hours, "recettes": revenue, **costs}

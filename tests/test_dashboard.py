@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from indicators import history, milestones, texts
+from indicators import budget, history, milestones, texts, training
 from indicators.demo import load_demo
 from indicators.storage import Store
 
@@ -122,8 +122,16 @@ def test_fiche_page_shows_charts_explanations_and_milestones(env):
     assert charts[0].proto.alt == "ARDAN : 85 entreprises en 2018, 106\u00a0% de l'objectif de 80"
     text = texts_of(at)
     assert "42 entreprises accompagnées au lieu de 50" in text  # the demo explanation of F1.1 in 2016
-    assert "Qualité des données" not in text or "⚑" in text
+    assert "⚑" not in text and "Qualité des données" not in text  # the demo data raises no flag
     assert "**✔ Réalisé** (2016) — J1 · Centre d'enseignement CNAM" in text
+
+
+def test_fiche_page_shows_the_data_quality_flags(env):
+    imp(env.store, "indicateur;2016;2017\nF1.1;101;70\n")  # 101 > 2 × the 2016 target of 50
+    at = env("fiche-1")
+    captions = [c.value for c in at.caption]
+    assert "⚑ Qualité des données : plus de 2 fois l'objectif : à vérifier" in captions
+    assert "⚑ Qualité des données : valeur 2016 manquante alors que d'autres indicateurs sont renseignés" in captions
 
 
 def test_user_text_is_shown_as_text_not_markup(env):
@@ -253,11 +261,11 @@ def test_budget_page_on_demo_data_shows_the_subsidy_and_its_formula(env):
 def test_budget_forms_record_a_payment_an_expense_and_an_amendment(env):
     at = env("budget")
     at.segmented_control(key="budget_year").set_value("2017").run()
-    at.number_input(key="pay_amount").set_value(63105.0)
+    at.text_input(key="pay_amount").input("63105")
     at.text_input(key="pay_reference").input("Mandat 12")
     next(b for b in at.button if b.label == "Enregistrer le versement").click().run()
     assert not at.exception
-    assert "Versement n° 1 enregistré pour 2017." in at.success[0].value
+    assert "Versement n° 1 enregistré pour 2017 : 63\u202f105,00\u00a0€." in at.success[0].value
     assert {m.label: m.value for m in at.metric}["Reste à verser"] == "27\u202f045\u00a0€"
     at.selectbox(key="exp_line").set_value("locaux")
     at.text_input(key="exp_amount").input("10 000,00")
@@ -268,11 +276,89 @@ def test_budget_forms_record_a_payment_an_expense_and_an_amendment(env):
     assert "Dépense enregistrée" in at.success[0].value
     assert {m.label: m.value for m in at.metric}["Dépenses réelles"] == "10\u202f000\u00a0€"
     at.selectbox(key="plan_line").set_value("locaux")
-    at.number_input(key="plan_amount").set_value(12000.0)
+    at.text_input(key="plan_amount").input("12 000,00").run()
+    assert "Montant lu : 12\u202f000,00\u00a0€" in texts_of(at)
     at.text_input(key="plan_reason").input("Nouveau bail")
     next(b for b in at.button if b.label == "Modifier le budget prévu").click().run()
     assert "Budget 2017 modifié." in at.success[0].value
     assert {m.label: m.value for m in at.metric}["Budget prévu"] == "232\u202f300\u00a0€"
+
+
+def save_payment(at: AppTest, typed: str) -> AppTest:
+    at.text_input(key="pay_amount").input(typed).run()
+    shown = texts_of(at)
+    next(b for b in at.button if b.label == "Enregistrer le versement").click().run()
+    assert not at.exception
+    return shown
+
+
+def test_a_payment_typed_the_french_way_is_echoed_then_recorded_as_typed(env):
+    at = env("budget")
+    at.segmented_control(key="budget_year").set_value("2016").run()
+    shown = save_payment(at, "63 105,00")  # a number_input read this as 6 310 500 €
+    assert "Montant lu : 63\u202f105,00\u00a0€" in shown  # before it is saved
+    assert budget.payments_frame(env.store)["amount"].tolist() == [63_105]
+    assert "Versement n° 1 enregistré pour 2016 : 63\u202f105,00\u00a0€." in at.success[0].value
+    assert {m.label: m.value for m in at.metric}["Reste à verser"] == "27\u202f045\u00a0€"
+    assert at.text_input(key="pay_amount").value == ""  # emptied for the next payment
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (
+            "6 310 500",
+            "« montant » : 6\u202f310\u202f500\u00a0€ dépasse la subvention prévue pour 2016 (90\u202f150\u00a0€)",
+        ),
+        ("63 105,00 $", "« Montant (€) » : « 63 105,00 $ » n'est pas un nombre"),
+        ("", "« Montant (€) » : saisissez un montant"),
+    ],
+)
+def test_a_payment_that_cannot_be_right_is_refused_and_nothing_is_written(env, typed, message):
+    at = env("budget")
+    at.segmented_control(key="budget_year").set_value("2016").run()
+    before = snapshot(env.store)
+    save_payment(at, typed)
+    assert any(e.value.replace("\\", "").startswith(message) for e in at.error), [e.value for e in at.error]
+    assert not at.success
+    assert budget.payments_frame(env.store).empty
+    assert snapshot(env.store) == before
+
+
+def test_an_unreadable_amount_is_named_under_its_field_before_saving(env):
+    at = env("budget")
+    at.segmented_control(key="budget_year").set_value("2017").run()
+    at.text_input(key="exp_amount").input("mille euros").run()
+    errors = [e.value.replace("\\", "") for e in at.error]
+    assert any(e.startswith("« Montant réel 2017 (€) » : « mille euros » n'est pas un nombre") for e in errors)
+
+
+def test_a_hand_entry_of_a_value_is_echoed_and_bounded(env):
+    at = env("saisie")
+    at.selectbox(key="edit_indicator").set_value("F1.4").run()
+    at.text_input(key="edit_new_value").input("51").run()
+    assert "Nombre lu : 51 dispositifs" in texts_of(at)
+    at.text_area(key="edit_reason").input("Chiffre CNAM")
+    next(b for b in at.button if "Enregistrer la valeur" in b.label).click().run()
+    assert any("dépasse la valeur plausible maximale de 50 pour F1.4" in e.value.replace("\\", "") for e in at.error)
+    assert history.current_values(env.store).empty
+    at.text_input(key="edit_new_value").input("2").run()
+    next(b for b in at.button if "Enregistrer la valeur" in b.label).click().run()
+    assert history.current_values(env.store)["value"].tolist() == [2]
+
+
+def test_training_figures_typed_too_large_are_refused_naming_the_bound(env):
+    at = env("formation")
+    at.text_input(key="tr_revenue").input("57 132,60")
+    at.text_input(key="tr_costs_CNAM").input("28 000")
+    at.text_input(key="tr_costs_CFA").input("29 000")
+    at.text_input(key="tr_learners").input("1 400").run()  # 14 with two extra digits
+    assert "Nombre lu : 1\u202f400" in texts_of(at)
+    next(b for b in at.button if b.label == "Enregistrer l'année").click().run()
+    assert any(
+        "« alternants » : 1\u202f400 dépasse la borne plausible de 160" in e.value.replace("\\", "") for e in at.error
+    )
+    assert training.records(env.store).empty
 
 
 def test_an_expense_file_goes_through_the_import_page(env):
@@ -293,12 +379,13 @@ def test_training_page_forecast_calculator_and_record(env):
     assert metrics["Recette par alternant"] == "4\u202f080,90\u00a0€"
     assert metrics["Recettes (16 alternants)"] == "65\u202f294,40\u00a0€"
     assert any(e.label.startswith("Écarts avec le tableau imprimé (20)") for e in at.expander)
-    at.number_input(key="calc_learners").set_value(12.0).run()
+    at.text_input(key="calc_learners").input("12").run()
     assert [m.value for m in at.metric if m.label == "Recettes"] == ["48\u202f970,80\u00a0€"]
-    at.number_input(key="tr_learners").set_value(14)
-    at.number_input(key="tr_revenue").set_value(57132.6)
-    at.number_input(key="tr_costs_CNAM").set_value(28000.0)
-    at.number_input(key="tr_costs_CFA").set_value(29000.0)
+    at.text_input(key="tr_learners").input("14")
+    at.text_input(key="tr_revenue").input("57 132,60 €")
+    at.text_input(key="tr_costs_CNAM").input("28 000")
+    at.text_input(key="tr_costs_CFA").input("29\u00a0000,00").run()
+    assert "Montant lu : 57\u202f132,60\u00a0€" in texts_of(at)
     next(b for b in at.button if b.label == "Enregistrer l'année").click().run()
     assert not at.exception
     assert "Chiffres 2016 de la formation enregistrés." in at.success[0].value

@@ -67,5 +67,5 @@ def test_yearly_record_is_versioned(store):
     assert (row["learners"], row["margin"], row["margin_CNAM"], row["user_name"]) == (15, 1_713.50, 856.75, "bob")
     with pytest.raises(Refused, match="hors de la convention"):
         training.record_year(store, 2019, 1, 1, 1, {"CNAM": 0, "CFA": 0}, "bob")
-    with pytest.raises(Refused, match="positifs"):
+    with pytest.raises(Refused, match="« alternants » : « -1 » est négatif"):
         training.record_year(store, 2017, -1, 1, 1, {"CNAM": 0, "CFA": 0}, "bob")

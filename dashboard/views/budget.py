@@ -83,19 +83,23 @@ if common.has_demo(store, path):
     )
     st.stop()
 pay_tab, expense_tab, plan_tab = st.tabs(["Un versement reçu", "Une dépense réelle", "Modifier le budget prévu"])
-with pay_tab, st.form("payment", clear_on_submit=True):
+# Containers, not forms: a typed amount is read and echoed (« Montant lu : … ») before it is saved.
+with pay_tab, st.container(border=True):
     a, b, c = st.columns(3)
     kind = a.selectbox("Type", list(budget.PAYMENT_KINDS), format_func=budget.PAYMENT_KINDS.get, key="pay_kind")
     paid_on = b.date_input("Date du versement", value=dt.date.today(), format="DD/MM/YYYY", key="pay_date")
-    amount = c.number_input("Montant (€)", min_value=0.0, step=100.0, format="%.2f", key="pay_amount")
+    amount = common.number_field(c, "Montant (€)", "pay_amount")
     reference = st.text_input("Référence (mandat, délibération…)", key="pay_reference")
-    if st.form_submit_button("Enregistrer le versement", type="primary"):
+    if st.button("Enregistrer le versement", type="primary", key="save_payment"):
         common.write(
-            lambda: budget.record_payment(store, year, kind, paid_on, amount, user, reference),
+            lambda: budget.record_payment(store, year, kind, paid_on, amount.checked(), user, reference),
             common.after_budget_write,
-            lambda new_id: f"Versement n° {new_id} enregistré pour {year}.",
+            lambda new_id: (
+                f"Versement n° {new_id} enregistré pour {year} : {formatting.euros(amount.value, cents=True)}."
+            ),
+            forget=("pay_amount", "pay_reference"),
         )
-with expense_tab, st.form("expense", clear_on_submit=False):
+with expense_tab, st.container(border=True):
     lines = {x.code: x.label for x in fw.budget.lines}
     a, b, c = st.columns(3)
     line = a.selectbox("Poste", list(lines), format_func=lines.get, key="exp_line")
@@ -106,11 +110,11 @@ with expense_tab, st.form("expense", clear_on_submit=False):
         format_func=lambda f: "non précisée" if f == 0 else f"Fiche {f}",
         key="exp_fiche",
     )
-    value = st.text_input(f"Montant réel {year} (€)", help="Un montant à la française : 1 234,56", key="exp_amount")
+    value = common.number_field(st, f"Montant réel {year} (€)", "exp_amount")
     reason = st.text_input("Raison de la saisie (obligatoire)", key="exp_reason")
-    if st.form_submit_button("Enregistrer la dépense", type="primary"):
+    if st.button("Enregistrer la dépense", type="primary", key="save_expense"):
         common.write(
-            lambda: record_expense(store, year, line, party, value, user, reason, fiche=fiche or None),
+            lambda: record_expense(store, year, line, party, value.text, user, reason, fiche=fiche or None),
             common.after_values_write,
             lambda result: f"Dépense enregistrée (changement n° {result.changeset_id}, annulable depuis l'Historique).",
             unchanged="Ce montant était déjà enregistré : rien n'a changé.",
@@ -122,16 +126,16 @@ with plan_tab:
             icon=":material/info:",
         )
     else:
-        with st.form("plan", clear_on_submit=False):
+        with st.container(border=True):
             lines = {x.code: x.label for x in fw.budget.lines}
             a, b, c = st.columns(3)
             line = a.selectbox("Poste", list(lines), format_func=lines.get, key="plan_line")
             party = b.selectbox("Partenaire", list(fw.budget.parties), key="plan_party")
-            amount = c.number_input(f"Nouveau montant prévu {year} (€)", min_value=0.0, step=100.0, key="plan_amount")
+            amount = common.number_field(c, f"Nouveau montant prévu {year} (€)", "plan_amount")
             reason = st.text_input("Raison de la modification (obligatoire)", key="plan_reason")
-            if st.form_submit_button("Modifier le budget prévu", type="primary"):
+            if st.button("Modifier le budget prévu", type="primary", key="save_plan"):
                 common.write(
-                    lambda: budget.amend_plan(store, year, line, party, amount, user, reason),
+                    lambda: budget.amend_plan(store, year, line, party, amount.checked(), user, reason),
                     common.after_budget_write,
                     f"Budget {year} modifié.",
                     unchanged="Ce montant était déjà prévu : rien n'a changé.",

@@ -68,24 +68,27 @@ with calculator_tab:
     values = {}
     columns = st.columns(3)
     for i, (name, default) in enumerate(training.assumptions(fw).items()):
-        values[name] = columns[i % 3].number_input(
+        values[name] = common.number_field(
+            columns[i % 3],
             training.ASSUMPTION_LABELS.get(name, name),
-            min_value=0.0,
-            value=float(default),
-            step=1.0 if float(default).is_integer() else 0.01,
-            key=f"calc_{name}",
+            f"calc_{name}",
+            money=False,
+            value=formatting.number(default),
+        ).value
+    if None in values.values():
+        st.info("Corrigez les hypothèses signalées pour refaire le calcul.", icon=":material/info:")
+    else:
+        result = common.load_view(store, path, "training_economics", tuple(sorted(values.items())))
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Recettes", m(result.revenue))
+        c2.metric("Charges directes", m(sum(result.costs_by_partner.values())))
+        c3.metric("Marge brute", m(result.margin))
+        st.markdown(
+            "\n".join(
+                f"- {p} : charges {m(result.costs_by_partner[p])}, part de la marge {m(result.margin_by_partner[p])}"
+                for p in t.partners
+            )
         )
-    result = common.load_view(store, path, "training_economics", tuple(sorted(values.items())))
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Recettes", m(result.revenue))
-    c2.metric("Charges directes", m(sum(result.costs_by_partner.values())))
-    c3.metric("Marge brute", m(result.margin))
-    st.markdown(
-        "\n".join(
-            f"- {p} : charges {m(result.costs_by_partner[p])}, part de la marge {m(result.margin_by_partner[p])}"
-            for p in t.partners
-        )
-    )
 
 with record_tab:
     records = common.load_view(store, path, "training_records")
@@ -97,25 +100,36 @@ with record_tab:
     if common.has_demo(store, path):
         st.info("Retirez d'abord les données d'exemple pour enregistrer de vrais chiffres.", icon=":material/info:")
         st.stop()
-    with st.form("training_record"):
+    # A container, not a form: each typed figure is read and echoed before the year is saved.
+    with st.container(border=True):
         a, b, c = st.columns(3)
         year = a.selectbox("Année", fw.years, key="tr_year")
-        learners = b.number_input("Alternants", min_value=0, step=1, key="tr_learners")
-        hours = c.number_input(
-            "Heures par alternant", min_value=0.0, value=float(t.assumptions["hours_per_learner"]), key="tr_hours"
+        learners = common.number_field(b, "Alternants", "tr_learners", money=False, whole=True, unit="alternants")
+        hours = common.number_field(
+            c,
+            "Heures par alternant",
+            "tr_hours",
+            money=False,
+            unit="heures",
+            value=formatting.number(t.assumptions["hours_per_learner"]),
         )
-        revenue = a.number_input("Recettes perçues (€)", min_value=0.0, step=100.0, format="%.2f", key="tr_revenue")
+        revenue = common.number_field(a, "Recettes perçues (€)", "tr_revenue")
         costs = {
-            p: col.number_input(
-                f"Charges directes {p} (€)", min_value=0.0, step=100.0, format="%.2f", key=f"tr_costs_{p}"
-            )
+            p: common.number_field(col, f"Charges directes {p} (€)", f"tr_costs_{p}")
             for p, col in zip(t.partners, (b, c), strict=False)
         }
         note = st.text_input("Note (facultative)", key="tr_note")
-        if st.form_submit_button("Enregistrer l'année", type="primary"):
+        if st.button("Enregistrer l'année", type="primary", key="save_training"):
             common.write(
                 lambda: training.record_year(
-                    store, year, learners, hours, revenue, costs, common.current_user(), note or None
+                    store,
+                    year,
+                    learners.text,
+                    hours.text,
+                    revenue.text,
+                    {p: r.text for p, r in costs.items()},
+                    common.current_user(),
+                    note or None,
                 ),
                 common.after_training_write,
                 f"Chiffres {year} de la formation enregistrés.",

@@ -43,21 +43,19 @@ with tab_value:
         year = right.selectbox("Année", fw.years, index=fw.years.index(latest), key="edit_year")
         ind = fw.indicator(code)
         st.markdown(page["current"].get((code, year), "Aucune valeur enregistrée pour cette année."))
-        with st.form("edit_value", clear_on_submit=False):
-            new_value = st.text_input(
-                f"Nouvelle valeur ({ind.unit})",
-                key="edit_new_value",
-                help="Un nombre écrit à la française (1 234 ou 12,5)"
-                + ("; un nombre entier pour cet indicateur." if ind.whole else "."),
+        # A container, not a form: the typed value is read and echoed (« Nombre lu : … ») before it is saved.
+        with st.container(border=True):
+            new_value = common.number_field(
+                st, f"Nouvelle valeur ({ind.unit})", "edit_new_value", money=False, whole=ind.whole, unit=ind.unit
             )
             comment = st.text_input(
                 "Commentaire de la valeur (facultatif, repris dans les exports)", key="edit_comment"
             )
             reason = st.text_area("Raison de la modification (obligatoire)", key="edit_reason", max_chars=1000)
-            submitted = st.form_submit_button("Enregistrer la valeur", type="primary")
+            submitted = st.button("Enregistrer la valeur", type="primary", key="save_value")
         if submitted:
             common.write(
-                lambda: record_value(store, code, year, new_value, user, reason, comment or None),
+                lambda: record_value(store, code, year, new_value.text, user, reason, comment or None),
                 common.after_values_write,
                 lambda result: f"Valeur enregistrée (changement n° {result.changeset_id}).",
                 unchanged="Cette valeur était déjà enregistrée : rien n'a changé.",
