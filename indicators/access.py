@@ -199,13 +199,18 @@ def authenticate(store: Store, name: str, password: str) -> str:
 
 
 # -- approval of a year -----------------------------------------------------------------------------
-def year_states(store: Store) -> dict[int, tuple[str, str | None, str | None, dt.datetime | None]]:
-    """year -> (state, reason, who, when) for every convention year (brouillon when never set)."""
+def year_states(store: Store, as_of=None) -> dict[int, tuple[str, str | None, str | None, dt.datetime | None]]:
+    """year -> (state, reason, who, when) for every convention year (brouillon when never set), now or
+    as of a change (`ledger.AsOf` or its number: each transition is a change of kind 'approval')."""
+    from indicators import ledger
+
     fw = store.framework()
     with store.connect() as con:
         rows = con.execute(
             "SELECT year, state, reason, user_name, created_at FROM (SELECT *, row_number() OVER "
-            "(PARTITION BY year ORDER BY id DESC) AS rn FROM year_states) WHERE rn = 1"
+            "(PARTITION BY year ORDER BY id DESC) AS rn FROM year_states WHERE coalesce(changeset_id, 0) <= ?) "
+            "WHERE rn = 1",
+            [ledger.upto(as_of)],
         ).fetchall()
     current = {y: (s, r, u, c) for y, s, r, u, c in rows}
     return {y: current.get(y, ("brouillon", None, None, None)) for y in fw.years}
@@ -260,10 +265,16 @@ def _transition(
         raise Refused(f"L'année {year} est « {STATES[state]} » : impossible de la passer à « {STATES[to]} ».")
     if need_reason and not (reason or "").strip():
         raise Refused("Indiquez la raison : elle est obligatoire et figure au journal.")
+    from indicators import ledger
+
     with store.transaction() as con:
+        cs = ledger.new_changeset(
+            con, "approval", "years", user, (reason or "").strip() or None, {"year": int(year), "state": to}
+        )
         con.execute(
-            "INSERT INTO year_states VALUES (nextval('year_state_seq'), ?, ?, ?, ?, ?)",
-            [int(year), to, (reason or "").strip() or None, user, utcnow()],
+            "INSERT INTO year_states (id, year, state, reason, user_name, created_at, changeset_id) "
+            "VALUES (nextval('year_state_seq'), ?, ?, ?, ?, ?, ?)",
+            [int(year), to, (reason or "").strip() or None, user, utcnow(), cs],
         )
         Store.audit(con, user, "year_state", {"year": int(year), "before": state, "after": to, "reason": reason})
 

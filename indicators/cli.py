@@ -337,6 +337,12 @@ def report(
     year: Annotated[int | None, typer.Option(help="Année du rapport annuel (rapport moral et financier).")] = None,
     final: Annotated[bool, typer.Option("--final", help="Le rapport d'évaluation de toute la convention.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="docx, pdf ou html.")] = "docx",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Refaire le rapport tel qu'il était : au changement n° N, ou à une date (JJ/MM/AAAA)."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Produire le rapport annuel d'une année (--year) ou le rapport d'évaluation final (--final)."""
@@ -350,7 +356,7 @@ def report(
 
     store = _store(db)
     require(store, settings.default_user(), "report")
-    model = reports.build(store, year=year, final=final)
+    model = reports.build(store, year=year, final=final, as_of=as_of)
     data = rendering.render(model, fmt)
     try:
         out.write_bytes(data)

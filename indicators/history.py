@@ -8,7 +8,13 @@ import pandas as pd
 from indicators import ledger
 from indicators.storage import Store
 
-KIND_LABELS = {"import": "import", "edit": "saisie", "revert": "annulation", "demo": "données d'exemple"}
+KIND_LABELS = {
+    "import": "import",
+    "edit": "saisie",
+    "revert": "annulation",
+    "demo": "données d'exemple",
+    "approval": "validation d'une année",
+}
 STATE_LABELS = {"applied": "en vigueur", "reverted": "annulé"}
 
 

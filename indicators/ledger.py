@@ -432,7 +432,8 @@ def changeset_of(store: Store, table: str, row_id: int) -> int:
 # -- as of ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AsOf:
-    """A state of the data: every change up to `change` (0: none), the last of them made at `at` (UTC)."""
+    """A state of the data: every change up to `change` (0: none), the last of them made at `at` (UTC).
+    Year approvals are changes too (kind 'approval'), so their state is part of it."""
 
     change: int
     at: dt.datetime | None
@@ -466,10 +467,10 @@ def resolve(store: Store, when: int | str | dt.date | None = None) -> AsOf:
                 raise NotFound(f"Aucun changement n° {when} dans le journal (voir « kpi history »).")
         else:
             day = when if isinstance(when, dt.date) else _parse_day(str(when))
-            end = dt.datetime.combine(day, dt.time.max).replace(tzinfo=formatting.PARIS).astimezone(dt.UTC)
+            end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, formatting.PARIS).astimezone(dt.UTC)
+            until = end.replace(tzinfo=None)
             row = con.execute(
-                "SELECT id, created_at FROM changesets WHERE created_at <= ? ORDER BY id DESC LIMIT 1",
-                [end.replace(tzinfo=None)],
+                "SELECT id, created_at FROM changesets WHERE created_at < ? ORDER BY id DESC LIMIT 1", [until]
             ).fetchone()
     return AsOf(int(row[0]), row[1]) if row else AsOf(0, None)
 

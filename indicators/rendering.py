@@ -179,7 +179,7 @@ def to_html(report: Report) -> str:
     parts.append("<p>" + "<br>".join(_e(p) for p in report.parties) + "</p>")
     parts.append(
         f'<p class="meta">Période : {_e(report.period)}<br>Produit le {_e(generated)} (heure de Paris)'
-        f"<br>{_e(report.status_line)}</p></div>"
+        f"<br>{_e(report.as_of_line)}<br>{_e(report.status_line)}</p></div>"
     )
     parts += _html_blocks(report.sections, 1)
     parts.append("</body></html>")
@@ -244,7 +244,7 @@ def to_docx(report: Report) -> bytes:
     doc.add_paragraph("\n".join(report.parties))
     doc.add_paragraph(
         f"Période : {report.period}\nProduit le {formatting.timestamp(report.generated_at)} (heure de Paris)\n"
-        f"{report.status_line}"
+        f"{report.as_of_line}\n{report.status_line}"
     )
     doc.add_page_break()
     _docx_blocks(doc, report.sections, 1, Cm)

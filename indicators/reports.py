@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
-from indicators import budget, charts, formatting, history, kpis, milestones, tables, texts
+from indicators import budget, charts, formatting, history, kpis, ledger, milestones, tables, texts
 from indicators.demo import DEMO_LABEL
 from indicators.errors import Refused
 from indicators.storage import Store
@@ -76,6 +76,7 @@ class Report:
     demo: bool
     sections: list[Section]
     status_line: str = ""  # the approval state of the figures (brouillon / soumis / validé)
+    as_of_line: str = ""  # « Données arrêtées au 15/03/2018 10:02, changement n° 42. »
 
     @property
     def stem(self) -> str:
@@ -93,10 +94,10 @@ def _text_or_missing(body: str, where: str) -> Paragraph:
 
 
 def _fiche_sections(
-    store: Store, fw, table: pd.DataFrame, years: list[int], notes: dict, period: bool
+    store: Store, fw, table: pd.DataFrame, years: list[int], notes: dict, period: bool, at: ledger.AsOf | None = None
 ) -> list[Section]:
     by_indicator = kpis.rows_by_indicator(table)
-    mtable = milestones.milestone_table(store)
+    mtable = milestones.milestone_table(store, at)
     out = []
     for fiche in fw.fiches:
         section = Section(f"Fiche {fiche.number} — {fiche.title}")
@@ -171,19 +172,19 @@ def _budget_year_blocks(fw, plan, actual, payments, year: int, figure: bool = Tr
     return blocks
 
 
-def _provenance(store: Store, until: int | None = None) -> Table:
-    """Every import and edit the report's figures come from (current values and actual spending), of
-    the years up to `until` when given."""
-    journal = history.journal(store)
-    values = history.current_values(store)
+def _provenance(store: Store, until: int | None = None, at: ledger.AsOf | None = None) -> Table:
+    """Every import and edit the report's figures come from (values and actual spending in force as of
+    `at`), of the years up to `until` when given."""
+    journal = history.journal(store, at)
+    values = history.current_values(store, at)
     if until is not None and len(values):
         values = values[values["year"] <= until]
     used = values.groupby("changeset_id").size().to_dict() if len(values) else {}
     if fw_has_budget(store):
         with store.connect() as con:
             ids = con.execute(
-                "SELECT changeset_id, count(*) FROM current_expenses WHERE year <= ? GROUP BY 1",
-                [until if until is not None else max(store.framework().years)],
+                "SELECT changeset_id, count(*) FROM current_expenses_at(?) WHERE year <= ? GROUP BY 1",
+                [ledger.upto(at), until if until is not None else max(store.framework().years)],
             ).fetchall()
         for cid, n in ids:
             used[cid] = used.get(cid, 0) + n
@@ -223,18 +224,22 @@ def fw_has_budget(store: Store) -> bool:
     return fw.budget is not None and fw.subsidy is not None
 
 
-def build(store: Store, year: int | None = None, final: bool = False) -> Report:
-    """The annual report of `year`, or (final=True) the evaluation report of the whole convention."""
+def build(
+    store: Store, year: int | None = None, final: bool = False, as_of: int | str | dt.date | None = None
+) -> Report:
+    """The annual report of `year`, or (final=True) the evaluation report of the whole convention, on the
+    data as they stand now or, `as_of` a change number or a date, exactly as they stood then."""
     fw = store.framework()
     if not final and (year is None or int(year) not in fw.years):
         raise Refused(
             f"Année {year} hors de la convention (attendu : {', '.join(map(str, fw.years))}, ou le rapport final)."
         )
-    values = history.current_values(store)
+    at = ledger.resolve(store, as_of)
+    values = history.current_values(store, at)
     # An annual report is the state of its year: nothing of a later year, in its figures or its charts.
     until = None if final else int(year)
     table = kpis.kpi_table(fw, values, until=until)
-    notes = texts.as_dict(texts.current_texts(store))
+    notes = texts.as_dict(texts.current_texts(store, at))
     years = list(fw.years) if final else [int(year)]
     period = fw.period_label if final else str(year)
     sections: list[Section] = []
@@ -266,12 +271,16 @@ def build(store: Store, year: int | None = None, final: bool = False) -> Report:
         )
         summary.blocks.append(Table.of(yearly, "Trajectoire : réalisé / objectif de chaque année"))
     sections.append(summary)
-    sections += _fiche_sections(store, fw, table, years, notes, final)
+    sections += _fiche_sections(store, fw, table, years, notes, final, at)
 
     # Budget
     money = Section("Budget et subvention")
     if fw_has_budget(store):
-        plan, actual, payments = budget.plan_frame(store), budget.actual_frame(store), budget.payments_frame(store)
+        plan, actual, payments = (
+            budget.plan_frame(store, at),
+            budget.actual_frame(store, at),
+            budget.payments_frame(store, at),
+        )
         if final:
             money.blocks.append(
                 Table.of(_budget_years_frame(fw, plan, actual, payments), f"Budget et subvention {fw.period_label}")
@@ -312,10 +321,10 @@ def build(store: Store, year: int | None = None, final: bool = False) -> Report:
                 ],
             )
         )
-    sections.append(Section("Annexe — provenance des chiffres", [_provenance(store, until)]))
+    sections.append(Section("Annexe — provenance des chiffres", [_provenance(store, until, at)]))
     from indicators import access
 
-    states = access.year_states(store)
+    states = access.year_states(store, at)
     status_line = "État des chiffres : " + " ; ".join(
         f"{y} {access.STATES[states[y][0]]}"
         + (f" (par {states[y][2]} le {formatting.timestamp(states[y][3])})" if states[y][0] != "brouillon" else "")
@@ -337,6 +346,9 @@ def build(store: Store, year: int | None = None, final: bool = False) -> Report:
         store.has_demo(),
         sections,
         status_line,
+        "Données arrêtées au " + at.sentence().removeprefix("données arrêtées au ") + "."
+        if at.change
+        else "Aucune donnée enregistrée.",
     )
 
 

@@ -322,6 +322,9 @@ ALTER TABLE milestone_versions ADD COLUMN changeset_id INTEGER;
 ALTER TABLE plan_versions ADD COLUMN changeset_id INTEGER;
 ALTER TABLE payments ADD COLUMN changeset_id INTEGER;
 ALTER TABLE training_records ADD COLUMN changeset_id INTEGER;
+-- A year's approval is a change too (kind 'approval', not cancellable): a report as of a change knows it.
+-- Older transitions keep no change number and count in every reading.
+ALTER TABLE year_states ADD COLUMN changeset_id INTEGER;
 
 CREATE TEMP TABLE legacy_rows AS
 SELECT *, row_number() OVER (ORDER BY created_at, domain, row_id) AS k FROM (

@@ -363,3 +363,32 @@ def test_provenance_names_hand_entries_and_their_reason_never_nan(store):
             fmt,
             re.findall(r".{40}\b(?:nan|None|NaT)\b.{10}", body),
         )
+
+
+def test_a_report_as_of_a_change_is_rebuilt_exactly_as_it_was(store, monkeypatch):
+    """Issue 11: a report produced in March stays reproducible after later imports and cancellations."""
+    import datetime as dt
+
+    from indicators import access, history, ledger
+
+    monkeypatch.setenv("KPI_BACKUPS_KEPT", "0")
+    imp(store, "indicateur;2016;2017\nF1.1;42;64\nF2.1;540;585\n", name="mars.csv")
+    texts.write_text(store, "explanation", "Hausse en 2017", "test", "F1.1", 2017)
+    access.submit_year(store, 2017, "test")
+    march = ledger.resolve(store)
+    before = reports.build(store, year=2017)
+    access.return_year(store, 2017, "test", "à revoir")
+    imp(store, "indicateur;2017\nF1.1;70\n", name="avril.csv")
+    texts.write_text(store, "explanation", "Texte revu", "test", "F1.1", 2017)
+    history.revert(store, 1, "test", reason="fichier de mars remplacé")
+    now = reports.build(store, year=2017)
+    again = reports.build(store, year=2017, as_of=march.change)
+    assert again.sections == before.sections and again.status_line == before.status_line
+    assert now.sections != before.sections
+    assert again.as_of_line == f"Données arrêtées au {formatting.timestamp(march.at)}, changement n° {march.change}."
+    assert now.as_of_line.endswith(f"changement n° {ledger.resolve(store).change}.")
+    text = rendering.to_html(again)
+    assert f"changement n° {march.change}" in text and "64" in text and "Hausse en 2017" in text
+    # A date works too: the last change made by the end of that day.
+    assert reports.build(store, year=2017, as_of=dt.date(2100, 1, 1)).sections == now.sections
+    assert reports.build(store, year=2017, as_of="01/01/2000").as_of_line == "Aucune donnée enregistrée."
