@@ -388,8 +388,9 @@ def write(action, after, done, unchanged: str = "Rien n'a changé.", forget: tup
         return
     after()
     flash(done(result) if callable(done) else done)
-    for key in forget:
-        st.session_state.pop(key, None)
+    # Emptied at the top of the next run, before the widgets exist: popping a text field's key now would
+    # not empty it (the browser sends its text back), and a second click would record the amount twice.
+    st.session_state["_forget"] = list(forget)
     st.rerun()
 
 
@@ -399,6 +400,13 @@ def flash(message: str) -> None:
 
 
 def show_flash() -> None:
+    """The last write's confirmation, once; and the fields it asked to empty, emptied (call it before
+    the page's widgets)."""
+    for key in st.session_state.pop("_forget", []):
+        if isinstance(st.session_state.get(key), bool):
+            st.session_state[key] = False
+        elif isinstance(st.session_state.get(key), str):
+            st.session_state[key] = ""
     if message := st.session_state.pop("_flash", None):
         st.success(message, icon=":material/check_circle:")
 

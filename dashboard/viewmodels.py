@@ -165,7 +165,6 @@ def budget(store, year: int) -> dict:
         "payment_choices": {
             int(r.id): f"n° {r.id} – {budget_core.PAYMENT_KINDS.get(r.kind, r.kind)} de "
             f"{formatting.money(r.amount)} du {formatting.date(pd.Timestamp(r.paid_on).date(), long=False)}"
-            + (" (annulé)" if r.cancelled else "")
             for r in year_payments.itertuples(index=False)
         }
         if len(year_payments)

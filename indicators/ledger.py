@@ -226,18 +226,24 @@ class Cancellation:
 
     @property
     def summary(self) -> str:
-        parts = []
-        if self.changed:
-            parts.append(f"{formatting.plural(self.changed, 'valeur')} changée(s)")
-        if self.restored:
-            parts.append(f"{formatting.plural(self.restored, 'valeur')} rendue(s)")
-        if self.withdrawn:
-            parts.append(f"{formatting.plural(self.withdrawn, 'valeur')} retirée(s)")
+        """« 1 valeur changée, 2 valeurs inchangées, couvertes par un changement plus récent »."""
+        parts = [
+            _values(n, word)
+            for n, word in ((self.changed, "changée"), (self.restored, "rendue"), (self.withdrawn, "retirée"))
+            if n
+        ]
         if self.covered:
             parts.append(
-                f"{formatting.plural(self.covered, 'valeur')} inchangée(s), couverte(s) par un changement plus récent"
+                _values(self.covered, "inchangée")
+                + (", couvertes" if self.covered > 1 else ", couverte")
+                + " par un changement plus récent"
             )
         return ", ".join(parts) or "aucune valeur ne change"
+
+
+def _values(n: int, participle: str) -> str:
+    """`1 valeur changée`, `3 valeurs changées` (French: 0 and 1 are singular)."""
+    return f"{formatting.number(n)} valeur{'s' if n > 1 else ''} {participle}{'s' if n > 1 else ''}"
 
 
 def _chain(con: duckdb.DuckDBPyConnection, changeset_id: int) -> tuple[int, int, bool, str, str]:

@@ -167,3 +167,92 @@ def test_upload_confirm_and_see_the_new_figure(server, browser):
     wait_ready(page, "Fiche 1")
     page.get_by_text("ARDAN : 73 entreprises en 2017").first.wait_for(timeout=30_000)
     context.close()
+
+
+def _without_demo(page, server) -> None:
+    page.goto(server)
+    wait_ready(page, "Synthèse")
+    page.wait_for_timeout(500)
+    remove = page.get_by_role("button", name="Retirer les données d'exemple")
+    if remove.count():
+        remove.click()
+        page.get_by_text("Aucune valeur n'est encore enregistrée").wait_for(timeout=30_000)
+
+
+def test_a_payment_typed_the_french_way_then_cancelled_and_reinstated(server, browser):
+    """Issue 11: `63 105,00` typed in the browser is 63 105 €, not 6 310 500 €; the payment is cancelled
+    and reinstated from the Budget page, and stays listed as cancelled meanwhile."""
+    context, page = open_page(browser, server, 1280)
+    _without_demo(page, server)
+    page.goto(f"{server}/budget")
+    wait_ready(page, "Budget")
+    field = page.get_by_role("textbox", name="Montant (€)")
+    field.fill("63 105,00")
+    field.press("Tab")
+    page.get_by_text("Montant lu : 63\u202f105,00\xa0€").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Enregistrer le versement").click()
+    page.get_by_text("enregistré pour 2016 : 63\u202f105,00\xa0€").wait_for(timeout=30_000)
+    # The field is emptied once saved: a second click must not record the payment twice.
+    page.wait_for_function(
+        "() => document.querySelector('input[aria-label=\"Montant (€)\"]').value === ''", timeout=10_000
+    )
+    page.get_by_text("Montant lu : 6 310 500").wait_for(state="detached", timeout=1_000)
+    choice = page.get_by_role("textbox", name="Raison (obligatoire, inscrite au journal)")
+    choice.fill("saisi en double")
+    choice.press("Tab")  # not Enter, which would submit the form before the click
+    page.get_by_role("button", name="Annuler ce versement").click()
+    page.get_by_text("annulé (1 valeur retirée)").wait_for(timeout=30_000)
+    page.get_by_text("État : annulé.").wait_for(timeout=30_000)
+    # Nothing is left to pay back: the cancelled payment no longer counts.
+    page.get_by_text("90\u202f150\xa0€").nth(1).wait_for(timeout=30_000)
+    screenshot(page, 1280, "budget-versement-annule-1280.png")
+    reason = page.get_by_role("textbox", name="Raison (obligatoire, inscrite au journal)")
+    reason.fill("il était juste")
+    reason.press("Tab")
+    page.get_by_role("button", name="Rétablir ce versement").click()
+    page.get_by_text("rétabli (1 valeur rendue)").wait_for(timeout=30_000)
+    page.get_by_text("État : en vigueur.").wait_for(timeout=30_000)
+    context.close()
+
+
+def test_cancel_then_reinstate_from_historique_with_the_cell_preview(server, browser):
+    context, page = open_page(browser, server, 1280)
+    _without_demo(page, server)
+    for name, body in (("avant.csv", b"indicateur;2018\nF1.1;80\n"), ("apres.csv", b"indicateur;2018\nF1.1;88\n")):
+        page.goto(f"{server}/import")
+        wait_ready(page, "Importer")
+        page.locator('input[type="file"]').set_input_files(
+            files=[{"name": name, "mimeType": "text/csv", "buffer": body}]
+        )
+        page.get_by_role("button", name="Confirmer l'import").click()
+        page.get_by_text("Import enregistré").wait_for(timeout=30_000)
+    page.goto(f"{server}/historique")
+    wait_ready(page, "Historique")
+    # The newest change is offered first; its preview says F1.1 2018 goes from 88 back to 80.
+    page.get_by_text("L'annulation du changement").wait_for(timeout=30_000)
+    preview = page.locator('[data-testid="stDataFrame"]').last
+    preview.wait_for(timeout=30_000)
+    reason = page.get_by_role("textbox", name="Raison de l'annulation (obligatoire)")
+    reason.fill("mauvais fichier")
+    reason.press("Tab")
+    page.get_by_text("Je confirme l’annulation").click()
+    page.get_by_role("button", name="Annuler le changement").click()
+    page.get_by_text("annulé (annulation n°").wait_for(timeout=30_000)
+    page.goto(f"{server}/fiche-1")
+    wait_ready(page, "Fiche 1")
+    page.get_by_text("ARDAN : 80 entreprises en 2018").first.wait_for(timeout=30_000)
+    page.goto(f"{server}/historique")
+    wait_ready(page, "Historique")
+    page.get_by_text("Rétablir un changement annulé").click()
+    page.get_by_text("Le rétablissement du changement").wait_for(timeout=30_000)
+    screenshot(page, 1280, "historique-retablir-1280.png")
+    reason = page.get_by_role("textbox", name="Raison du rétablissement (obligatoire)")
+    reason.fill("c'était le bon")
+    reason.press("Tab")
+    page.get_by_text("Je confirme le rétablissement").click()
+    page.get_by_role("button", name="Rétablir le changement").click()
+    page.get_by_text("rétabli (rétablissement n°").wait_for(timeout=30_000)
+    page.goto(f"{server}/fiche-1")
+    wait_ready(page, "Fiche 1")
+    page.get_by_text("ARDAN : 88 entreprises en 2018").first.wait_for(timeout=30_000)
+    context.close()

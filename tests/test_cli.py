@@ -115,7 +115,7 @@ def test_history_revert_template_export_demo(db, tmp_path):
     assert "'=cmd|' /C calc'!A0" in text and ";=cmd" not in text
     assert kpi("revert", "1", db=db).returncode == 1  # a cancellation says why
     assert kpi("revert", "1", "--dry-run", db=db, check=True).stdout.splitlines() == [
-        "Simulation (annulation du changement n° 1) : 1 valeur retirée(s).",
+        "Simulation (annulation du changement n° 1) : 1 valeur retirée.",
         "  F1.1 2016 : 42 → aucune valeur",
     ]
     assert kpi("revert", "1", "--reason", "erreur", db=db, check=True).stdout.startswith(

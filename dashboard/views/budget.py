@@ -146,15 +146,16 @@ choices = view["payment_choices"]
 if not choices:
     st.info(f"Aucun versement enregistré pour {year}.", icon=":material/info:")
 else:
-    with st.form("payment_cancel", clear_on_submit=False):
+    with st.container(border=True):
         chosen = st.selectbox("Versement", list(choices), format_func=choices.get, key="pay_cancel_id")
-        reason = st.text_input("Raison (obligatoire, inscrite au journal)", key="pay_cancel_reason", max_chars=500)
+        reinstating = chosen in view["cancelled_payments"]
         st.caption(
-            "Un versement annulé reste au journal, marqué « annulé », et ne compte plus dans ce qui a été versé ; "
-            "il se rétablit de la même façon."
+            f"État : {'annulé' if reinstating else 'en vigueur'}. Un versement annulé reste au journal, marqué "
+            "« annulé », et ne compte plus dans ce qui a été versé ; il se rétablit de la même façon."
         )
-        if st.form_submit_button("Annuler ou rétablir ce versement", type="primary"):
-            reinstating = chosen in view["cancelled_payments"]
+        reason = st.text_input("Raison (obligatoire, inscrite au journal)", key="pay_cancel_reason", max_chars=500)
+        verb = "Rétablir" if reinstating else "Annuler"
+        if st.button(f"{verb} ce versement", type="primary", key="pay_cancel_button"):
             action = budget.reinstate_payment if reinstating else budget.cancel_payment
             common.write(
                 lambda: action(store, int(chosen), user, reason),
