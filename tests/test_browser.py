@@ -8,6 +8,7 @@ to test-output/screenshots/.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -226,33 +227,25 @@ def test_cancel_then_reinstate_from_historique_with_the_cell_preview(server, bro
         )
         page.get_by_role("button", name="Confirmer l'import").click()
         page.get_by_text("Import enregistré").wait_for(timeout=30_000)
-    page.goto(f"{server}/historique")
-    wait_ready(page, "Historique")
-    # The newest change is offered first; its preview says F1.1 2018 goes from 88 back to 80.
-    page.get_by_text("L'annulation du changement").wait_for(timeout=30_000)
-    preview = page.locator('[data-testid="stDataFrame"]').last
-    preview.wait_for(timeout=30_000)
-    reason = page.get_by_role("textbox", name="Raison de l'annulation (obligatoire)")
-    reason.fill("mauvais fichier")
-    reason.press("Tab")
-    page.get_by_text("Je confirme l’annulation").click()
-    page.get_by_role("button", name="Annuler le changement").click()
-    page.get_by_text("annulé (annulation n°").wait_for(timeout=30_000)
-    page.goto(f"{server}/fiche-1")
-    wait_ready(page, "Fiche 1")
-    page.get_by_text("ARDAN : 80 entreprises en 2018").first.wait_for(timeout=30_000)
-    page.goto(f"{server}/historique")
-    wait_ready(page, "Historique")
-    page.get_by_text("Rétablir un changement annulé").click()
-    page.get_by_text("Le rétablissement du changement").wait_for(timeout=30_000)
-    screenshot(page, 1280, "historique-retablir-1280.png")
-    reason = page.get_by_role("textbox", name="Raison du rétablissement (obligatoire)")
-    reason.fill("c'était le bon")
-    reason.press("Tab")
-    page.get_by_text("Je confirme le rétablissement").click()
-    page.get_by_role("button", name="Rétablir le changement").click()
-    page.get_by_text("rétabli (rétablissement n°").wait_for(timeout=30_000)
-    page.goto(f"{server}/fiche-1")
-    wait_ready(page, "Fiche 1")
-    page.get_by_text("ARDAN : 88 entreprises en 2018").first.wait_for(timeout=30_000)
+    for action, word, done, shown in (
+        ("annulation", "Annuler", "annulé (annulation n°", 80),
+        ("rétablissement", "Rétablir", "rétabli (rétablissement n°", 88),
+    ):
+        page.goto(f"{server}/historique")
+        wait_ready(page, "Historique")
+        if action == "rétablissement":
+            page.get_by_text("Rétablir un changement annulé").click()
+        # The newest change is offered first; the preview says what the rule will give for F1.1 2018.
+        label = "L'annulation" if action == "annulation" else "Le rétablissement"
+        page.get_by_text(re.compile(f"{label} du changement n° \\d+ : 1 valeur changée")).wait_for(timeout=30_000)
+        screenshot(page, 1280, f"historique-{action}-1280.png")
+        reason = page.get_by_role("textbox", name=re.compile(f"Raison (de l'|du ){action}"))
+        reason.fill("essai du navigateur")
+        reason.press("Tab")
+        page.get_by_text(re.compile(f"Je confirme (l’|le ){action}")).click()
+        page.get_by_role("button", name=f"{word} le changement").click()
+        page.get_by_text(done).wait_for(timeout=30_000)
+        page.goto(f"{server}/fiche-1")
+        wait_ready(page, "Fiche 1")
+        page.get_by_text(f"ARDAN : {shown} entreprises en 2018").first.wait_for(timeout=30_000)
     context.close()
