@@ -145,20 +145,20 @@ def after_values_write() -> None:
 
 
 def after_budget_write() -> None:
-    """A plan amendment or a payment: only the budget changed."""
-    _stale(load_budget)
+    """A plan amendment or a payment: the budget, and the journal of changes it adds to."""
+    _stale(load_budget, load_journal, load_revert_plan)
 
 
 def after_training_write() -> None:
-    _stale(load_training)
+    _stale(load_training, load_journal, load_revert_plan)
 
 
 def after_text_write() -> None:
-    _stale(load_texts)
+    _stale(load_texts, load_journal, load_revert_plan)
 
 
 def after_milestone_write() -> None:
-    _stale(load_milestones)
+    _stale(load_milestones, load_journal, load_revert_plan)
 
 
 def after_ledger_write() -> None:

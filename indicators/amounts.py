@@ -49,7 +49,11 @@ class Reading:
 
 
 def _shown(raw: str | float) -> str:
-    return raw.strip() if isinstance(raw, str) else formatting.number(raw, decimals=6)
+    if isinstance(raw, str):
+        return raw.strip()
+    if not math.isfinite(raw) or abs(raw) >= CAPACITY:  # Babel cannot write 1e308 with six decimals
+        return f"{raw:g}"
+    return formatting.number(raw, decimals=6)
 
 
 def read(raw: str | float | None, field: str, *, money: bool = True, whole: bool = False, unit: str = "") -> Reading:

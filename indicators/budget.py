@@ -238,14 +238,16 @@ def record_payment(
 def cancel_payment(store: Store, payment_id: int, user: str, reason: str, dry_run: bool = False) -> ledger.Cancellation:
     """Cancel a wrongly recorded payment: a change under the ledger rule (journaled, with its reason;
     nothing is deleted, and `reinstate_payment` puts it back). Raises NotFound, Refused."""
-    return ledger.cancel(store, ledger.changeset_of(store, "payments", payment_id), user, reason, dry_run)
+    return ledger.cancel(store, ledger.changeset_of(store, "payments", payment_id, "versement"), user, reason, dry_run)
 
 
 def reinstate_payment(
     store: Store, payment_id: int, user: str, reason: str, dry_run: bool = False
 ) -> ledger.Cancellation:
     """Put a cancelled payment back in force. Raises NotFound, Refused."""
-    return ledger.reinstate(store, ledger.changeset_of(store, "payments", payment_id), user, reason, dry_run)
+    return ledger.reinstate(
+        store, ledger.changeset_of(store, "payments", payment_id, "versement"), user, reason, dry_run
+    )
 
 
 # -- execution --------------------------------------------------------------------------------------

@@ -46,6 +46,11 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _one_line(text) -> str:
+    """A text typed by a person, on one line of the terminal (a newline would forge the next line)."""
+    return " ".join(str(text).split()) if isinstance(text, str) else ""
+
+
 def _demo_banner(store) -> None:
     if store.has_demo():
         typer.echo("*** DONNÉES D'EXEMPLE — fictives ; « kpi demo --remove » les retire. ***")
@@ -194,6 +199,8 @@ def history(
     store = _store(db)
     if (indicator is None) != (year is None):
         _fail("Donnez --indicator et --year ensemble pour l'historique d'une valeur.", 2)
+    if indicator and indicator.upper() not in {i.code for i in store.framework().indicators}:
+        _fail(f"Indicateur inconnu : « {indicator} » (attendu : un code du référentiel, par exemple F1.1).", 1)
     frame = h.value_history(store, indicator.upper(), year) if indicator else h.journal(store)
     if as_json:
         typer.echo(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
@@ -202,17 +209,19 @@ def history(
     if indicator:
         for r in frame.itertuples(index=False):
             value = "retirée" if r.value is None or r.value != r.value else formatting.number(r.value)
+            state = "ANNULÉE" if r.cancelled else ("en vigueur" if r.current else "remplacée")
             typer.echo(
                 f"version {r.version} · {formatting.timestamp(r.created_at)} · {r.user_name} · "
-                f"{h.KIND_LABELS.get(r.kind, r.kind)} n° {r.changeset_id} : {value}"
-                + (f" — {r.reason}" if isinstance(r.reason, str) else "")
+                f"{h.KIND_LABELS.get(r.kind, r.kind)} n° {r.changeset_id} : {value} ({state})"
+                + (f" — {_one_line(r.reason)}" if isinstance(r.reason, str) else "")
             )
         return
     for r in frame.itertuples(index=False):
         what = r.file_name if isinstance(r.file_name, str) else (r.comment if isinstance(r.comment, str) else "")
+        what = _one_line(what) + (f" (porte sur le n° {r.root})" if r.kind == "revert" else "")
         typer.echo(
             f"n° {r.id} · {formatting.timestamp(r.created_at)} · {r.user_name} · "
-            f"{h.KIND_LABELS.get(r.kind, r.kind)} ({h.STATE_LABELS.get(r.state, r.state)}) · "
+            f"{r.action} ({h.STATE_LABELS.get(r.state, r.state)}) · "
             f"+{r.added} ~{r.changed} ={r.unchanged} · {what}"
             + (f" · sha256 {r.file_sha256[:12]}…" if isinstance(r.file_sha256, str) else "")
         )
@@ -224,7 +233,7 @@ def _print_cancellation(r, dry_run: bool) -> None:
     typer.echo(f"{head}{r.summary}.")
     for c in r.cells.itertuples(index=False):
         if c.effect == "inchangée":
-            by = f" : couverte par le changement n° {c.covered_by}" if c.covered_by else ""
+            by = f" : couverte par le changement n° {int(c.covered_by)}" if c.covered_by else " : même valeur avant"
             typer.echo(f"  {c.cell} : reste {c.after}{by}")
         else:
             typer.echo(f"  {c.cell} : {c.before} → {c.after}")
@@ -468,7 +477,9 @@ def payment_add(
     except ValueError:
         _fail(f"Date illisible : « {paid_on} » (attendu : JJ/MM/AAAA).", 2)
     store = _store(db)
-    new_id = budget.record_payment(store, year, kind, day, value, _user(user), reference)
+    new_id = budget.record_payment(
+        store, year, kind, day, amount, _user(user), reference
+    )  # the text: its checks name it
     typer.echo(
         f"Versement n° {new_id} enregistré : {formatting.money(value)} ({kind} {year}, le {formatting.date(day, long=False)})."
     )
@@ -492,10 +503,10 @@ def payment_list(
     if frame.empty:
         typer.echo("Aucun versement enregistré.")
     for r in frame.itertuples(index=False):
-        state = f"ANNULÉ ({r.cancel_reason})" if r.cancelled else "en vigueur"
+        state = f"ANNULÉ ({_one_line(r.cancel_reason)})" if r.cancelled else "en vigueur"
         typer.echo(
             f"n° {r.id} · {r.year} · {r.kind} · {formatting.date(r.paid_on, long=False)} · "
-            f"{formatting.money(r.amount)} · {r.reference or ''} · {state} (changement n° {r.changeset_id})"
+            f"{formatting.money(r.amount)} · {_one_line(r.reference or '')} · {state} (changement n° {r.changeset_id})"
         )
 
 

@@ -137,7 +137,7 @@ DOMAINS: dict[str, Domain] = {
             "t.amount",
             "t.year",
             lambda k: f"budget prévu {k['year']} {k['line']} {k['party']}",
-            _amount,
+            lambda v: "montant du référentiel" if v is None else formatting.money(v),
         ),
         Domain(
             "payments",
@@ -223,6 +223,7 @@ class Cancellation:
     restored: int  # cells that get a value back
     covered: int  # cells that stay as they are: a later change in force covers them
     dry_run: bool
+    same: int = 0  # cells that stay as they are: an earlier change in force gave the same value
 
     @property
     def summary(self) -> str:
@@ -238,6 +239,8 @@ class Cancellation:
                 + (", couvertes" if self.covered > 1 else ", couverte")
                 + " par un changement plus récent"
             )
+        if self.same:
+            parts.append(_values(self.same, "inchangée") + " (même valeur avant)")
         return ", ".join(parts) or "aucune valeur ne change"
 
 
@@ -372,6 +375,14 @@ def flip(
                 unchanged=counts["inchangée"],
                 reverts=tip,
             )
+        # A cell that keeps its value is covered when the version in force comes from a later change;
+        # otherwise it keeps it because an earlier change in force gave the same value.
+        covered_by = [
+            int(r["after_cs"])
+            if e == "inchangée" and _clean(r["after_cs"]) is not None and int(r["after_cs"]) > root
+            else None
+            for r, e in zip(records, effects, strict=True)
+        ]
         shown = pd.DataFrame(
             {
                 "cell": [domain.cell(r) for r in records],
@@ -379,10 +390,7 @@ def flip(
                 "before": [domain.show(_clean(r["before"])) for r in records],
                 "after": [domain.show(_clean(r["after"])) for r in records],
                 "effect": effects,
-                "covered_by": [
-                    int(r["after_cs"]) if e == "inchangée" and _clean(r["after_cs"]) is not None else None
-                    for r, e in zip(records, effects, strict=True)
-                ],
+                "covered_by": pd.Series(covered_by, dtype=object),
             },
             columns=["cell", "year", "before", "after", "effect", "covered_by"],
         )
@@ -396,8 +404,9 @@ def flip(
             counts["changée"],
             counts["retirée"],
             counts["rendue"],
-            counts["inchangée"],
+            sum(c is not None for c in covered_by),
             dry_run,
+            counts["inchangée"] - sum(c is not None for c in covered_by),
         )
 
 
@@ -426,12 +435,13 @@ def reinstate(
     return flip(store, changeset_id, user, reason, want_in_force=True, dry_run=dry_run)
 
 
-def changeset_of(store: Store, table: str, row_id: int) -> int:
-    """The change that wrote row `row_id` of `table` (a name from code, e.g. 'payments')."""
+def changeset_of(store: Store, table: str, row_id: int, what: str = "ligne") -> int:
+    """The change that wrote row `row_id` of `table` (a name from code, e.g. 'payments'); `what` names
+    the row for the person (« versement »)."""
     with store.connect() as con:
         row = con.execute(f"SELECT changeset_id FROM {table} WHERE id = ?", [int(row_id)]).fetchone()
     if row is None or row[0] is None:
-        raise NotFound(f"Aucune ligne n° {row_id}.")
+        raise NotFound(f"Aucun {what} n° {row_id}.")
     return int(row[0])
 
 

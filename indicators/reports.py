@@ -394,8 +394,10 @@ def _cost_per_result(fw, table, plan, actual) -> list:
     years = [ex.year for ex in executions if ex.has_actual]
     if not years:
         return [Paragraph("Aucune dépense réelle n'est saisie : pas de coût par résultat.", "missing")]
-    span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
-    words = f"en {years[0]}" if len(years) == 1 else f"de {years[0]} à {years[-1]}"
+    contiguous = years == list(range(years[0], years[-1] + 1))
+    listed = ", ".join(map(str, years[:-1])) + f" et {years[-1]}"
+    span = str(years[0]) if len(years) == 1 else (f"{years[0]}-{years[-1]}" if contiguous else listed)
+    words = f"en {years[0]}" if len(years) == 1 else (f"de {years[0]} à {years[-1]}" if contiguous else f"en {listed}")
     by_indicator = kpis.rows_by_indicator(table)
 
     def delivered(code: str) -> float | None:  # None when a year is missing: a total that skips one is wrong

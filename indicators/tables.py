@@ -17,7 +17,7 @@ from indicators.kpis import STATUS_STYLE
 from indicators.ledger import DOMAINS
 from indicators.milestones import STATES
 
-DOMAIN_LABELS = {name: d.label for name, d in DOMAINS.items()}
+DOMAIN_LABELS = {**{name: d.label for name, d in DOMAINS.items()}, "years": "validation des années"}
 CHANGE_LABELS = {"nouveau": "nouvelle valeur", "modifié": "modifiée", "inchangé": "inchangée"}
 
 
@@ -157,7 +157,10 @@ def value_history_frame(versions: pd.DataFrame) -> pd.DataFrame:
                     versions["kind"], versions["changeset_id"], versions["file_name"].fillna(""), strict=True
                 )
             ],
-            "Ligne du fichier": ["" if pd.isna(x) else str(int(x)) for x in versions["source_line"]],
+            "Ligne du fichier": [
+                "" if pd.isna(x) or k != "import" else str(int(x))
+                for x, k in zip(versions["source_line"], versions["kind"], strict=True)
+            ],
             "Raison": versions["reason"].fillna(""),
             "Commentaire": versions["comment"].fillna(""),
         }

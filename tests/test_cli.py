@@ -126,6 +126,18 @@ def test_history_revert_template_export_demo(db, tmp_path):
         "Rétablissement n° 3 : 1 valeur rendue"
     )
     assert json.loads(kpi("history", "--json", db=db, check=True).stdout)[-1]["state"] == "applied"
+    kpi("revert", "1", "--reason", "ligne 1\nligne 2", db=db, check=True)
+    versions = kpi("history", "--indicator", "F1.1", "--year", "2016", db=db, check=True).stdout
+    assert versions.rstrip().endswith("import n° 1 : 42 (ANNULÉE)")
+    journal_lines = kpi("history", db=db, check=True).stdout.splitlines()
+    assert (
+        journal_lines[0].endswith("ligne 1 ligne 2 (porte sur le n° 1)")
+        and "annulation (en vigueur)" in journal_lines[0]
+    )
+    assert "rétablissement (annulé)" in journal_lines[1]  # the new annulation cancels it in turn
+    assert kpi("history", "--indicator", "F9.9", "--year", "2016", db=db).returncode == 1
+    huge = kpi("payment", "add", "--year", "2016", "--amount", "1e308", db=db)
+    assert huge.returncode == 1 and "trop grand" in huge.stderr and "Traceback" not in huge.stderr
     for fmt in ("csv", "xlsx"):
         kpi("template", "--format", fmt, "--out", tmp_path / f"modele.{fmt}", db=db, check=True)
         assert (tmp_path / f"modele.{fmt}").stat().st_size > 100

@@ -303,3 +303,23 @@ LedgerMachine.TestCase.settings = settings(
     max_examples=10, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 test_ledger_against_its_reference_model = LedgerMachine.TestCase
+
+
+def test_the_preview_tells_a_covered_cell_from_one_that_had_the_same_value(store):
+    first = imp(store, "indicateur;annee;valeur\nF1.1;2016;42\nF1.3;2016;8\n")
+    second = imp(store, "indicateur;annee;valeur\nF1.1;2016;42\n")  # the same value, said again
+    later = record_value(store, "F1.3", 2016, "9", "test", reason="correction")
+    preview = history.revert(store, second.changeset_id, "test", dry_run=True)
+    assert (preview.same, preview.covered) == (1, 0) and preview.cells["covered_by"].tolist() == [None]
+    assert "même valeur avant" in preview.summary
+    preview = history.revert(store, first.changeset_id, "test", dry_run=True)
+    assert (preview.covered, preview.withdrawn) == (2, 0)
+    assert sorted(preview.cells["covered_by"].tolist()) == [second.changeset_id, later.changeset_id]
+
+
+def test_cancelling_a_plan_amendment_says_the_framework_amount_comes_back(store):
+    budget.amend_plan(store, 2017, "communication", "CNAM", 9_000, "test", "plaquettes")
+    j = history.journal(store)
+    cs = int(j[j["domain"] == "plan"]["id"].max())
+    preview = history.revert(store, cs, "test", dry_run=True)
+    assert preview.cells[["before", "after"]].values.tolist() == [["9\u202f000\xa0€", "montant du référentiel"]]

@@ -392,3 +392,27 @@ def test_a_report_as_of_a_change_is_rebuilt_exactly_as_it_was(store, monkeypatch
     # A date works too: the last change made by the end of that day.
     assert reports.build(store, year=2017, as_of=dt.date(2100, 1, 1)).sections == now.sections
     assert reports.build(store, year=2017, as_of="01/01/2000").as_of_line == "Aucune donnée enregistrée."
+
+
+def test_cost_per_result_names_the_years_it_covers_when_one_is_missing(store, monkeypatch):
+    """Spending for 2016 and 2018 only: the cost covers those two years and says so, not « de 2016 à 2018 »."""
+    monkeypatch.setenv("KPI_BACKUPS_KEPT", "0")
+    imp(store, "indicateur;2016;2017;2018\nF1.1;42;64;85\n")
+    imp(
+        store,
+        "annee;poste;partenaire;montant;fiche\n2016;locaux;CNAM;10000;1\n2018;locaux;CNAM;12700;1\n",
+        name="d.csv",
+    )
+    report = reports.build(store, final=True)
+    table = next(
+        b for b in model_blocks(report.sections) if isinstance(b, reports.Table) and "Coût par résultat" in b.columns
+    )
+    assert [plain(c) for c in table.rows[0][:5]] == [
+        "Fiche 1",
+        "2016 et 2018",
+        "22 700 €",
+        "F1.1 ARDAN : 127 entreprises",
+        "178,74 € par entreprise",
+    ]
+    formulas = next(b for b in model_blocks(report.sections) if isinstance(b, reports.Bullets) and "dépensés" in str(b))
+    assert any("fiche 1 en 2016 et 2018 /" in plain(f) for f in formulas.items)
