@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
-import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from indicators import settings, storage
-from indicators.errors import Refused, StoreError
+from indicators.errors import Refused, StoreBusy, StoreDamaged, StoreError
 from indicators.storage import Store, utcnow
 
 
@@ -100,14 +100,47 @@ def _same_file(fd: int, path: Path) -> bool:
     return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
 
 
+def _disk_error(e: OSError, folder: Path) -> StoreError:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreError(
+            f"Disque plein : impossible d'écrire dans le dossier {folder}. La copie commencée a été effacée ; "
+            "libérez de la place (par exemple d'anciennes sauvegardes) puis réessayez."
+        )
+    return StoreError(f"Impossible d'écrire dans le dossier {folder} : {e.strerror or e}.")
+
+
+def _write(target: Path, chunks: Iterable[bytes]) -> str:
+    """Write `chunks` into `target`; the SHA-256 of the bytes written. On any failure `target` is removed
+    (a partial file left behind keeps the disk full and every later import fails) and an OSError becomes
+    a StoreError naming the folder (« Disque plein » for ENOSPC)."""
+    digest = hashlib.sha256()
+    try:
+        with target.open("wb") as out:
+            for chunk in chunks:
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException as e:
+        target.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise _disk_error(e, target.parent) from e
+        raise
+    finally:
+        # A source left suspended would keep its lock (`_store_chunks` holds `_descriptors_lock` while it
+        # yields) for as long as the traceback lives: the next backup would wait for it forever.
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return digest.hexdigest()
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        yield from iter(lambda: f.read(1 << 22), b"")
+
+
 def _copy_store(store: Path, target: Path) -> str:
     """Copy the store into `target`; the SHA-256 of the bytes copied."""
-    digest = hashlib.sha256()
-    with target.open("wb") as out:
-        for chunk in _store_chunks(store):
-            digest.update(chunk)
-            out.write(chunk)
-    return digest.hexdigest()
+    return _write(target, _store_chunks(store))
 
 
 def backup(
@@ -143,7 +176,12 @@ def backup(
         "schema_version": info.schema_version,
         "changesets": info.changesets,
     }
-    target.with_suffix(".json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    text = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+    try:
+        _write(target.with_suffix(".json"), [text])
+    except StoreError:
+        target.unlink(missing_ok=True)  # a copy without its manifest would pass for an unchecked one
+        raise
     return info
 
 
@@ -187,19 +225,36 @@ def list_backups(store: Store) -> list[Path]:
 
 
 def check(path: Path) -> tuple[int, int]:
-    """(schema version, changesets) of a backup file; Refused when it is not a usable store copy."""
+    """(schema version, changesets) of a backup file, checked in full before it may replace anything: the
+    SHA-256 of its manifest when it has one, then every table read entirely on a read-only connection of
+    its own (DuckDB verifies each block's checksum as it reads it; DuckDB 2.0 has no statement that
+    verifies a whole file, and a truncated copy opens and fails only at the query that reaches its
+    missing blocks). Refused when it is not a complete, readable store copy."""
     path = Path(path)
     if not path.is_file():
         raise Refused(f"Sauvegarde introuvable : {path}.")
     manifest = path.with_suffix(".json")
     if manifest.exists():
-        expected = json.loads(manifest.read_text(encoding="utf-8")).get("sha256")
+        try:
+            expected = json.loads(manifest.read_text(encoding="utf-8")).get("sha256")
+        except (OSError, ValueError, AttributeError) as e:
+            raise Refused(f"Le manifeste {manifest.name} de la sauvegarde est illisible : {e}.") from e
         if expected and expected != _sha256(path):
             raise Refused(f"La sauvegarde {path.name} ne correspond plus à son empreinte : elle a été modifiée.")
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as e:
-        raise Refused(f"{path.name} n'est pas une sauvegarde lisible du magasin ({e}).") from e
+        raise Refused(_unreadable(path, e)) from e
+    try:
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
+        for schema, table in tables:  # names from the file's own catalog, quoted
+            quoted = '"{}"."{}"'.format(schema.replace('"', '""'), table.replace('"', '""'))
+            con.execute(f"SELECT count(*), max(hash(COLUMNS(*))) FROM {quoted}").fetchall()
+    except duckdb.Error as e:
+        con.close()
+        raise Refused(_unreadable(path, e)) from e
     try:
         version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
         changesets = con.execute("SELECT count(*) FROM changesets").fetchone()[0]
@@ -212,39 +267,90 @@ def check(path: Path) -> tuple[int, int]:
     return int(version), int(changesets)
 
 
-def restore(store: Store, source: str | Path, user: str) -> Backup:
-    """Replace the store by a backup. The current store is backed up first (returned); a store that can
-    no longer be opened is kept byte for byte instead."""
-    from indicators.access import require
+def _unreadable(path: Path, e: Exception) -> str:
+    return (
+        f"{path.name} n'est pas une sauvegarde lisible du magasin : copie incomplète ou endommagée ({e}). "
+        "Rien n'a été changé ; choisissez une autre sauvegarde (« kpi backup --list »)."
+    )
 
-    if store.path.exists():
-        # A store too damaged to read its accounts cannot check the role: the restore is the way out.
-        with contextlib.suppress(StoreError):
-            require(store, user, "admin")
+
+def _require_admin_of_backup(store: Store, source: Path, user: str) -> None:
+    """When the store's own accounts cannot be read (the file is missing or damaged), those of the backup
+    decide: it is the state that will govern the store. A backup without accounts (open mode) lets anyone
+    restore it, as an open store lets anyone write."""
+    from indicators.access import require_con
+
+    con = duckdb.connect(str(source), read_only=True)
+    try:
+        require_con(con, user, "admin")
+    except duckdb.CatalogException:  # a copy older than the accounts (schema < v4): open mode
+        pass
+    except Refused as e:
+        raise Refused(
+            f"Le magasin {store.path} est illisible : ses comptes ne peuvent pas être vérifiés, ce sont donc ceux "
+            f"de la sauvegarde {source.name} qui décident. {e} Rien n'a été changé."
+        ) from e
+    finally:
+        con.close()
+
+
+def _keep_damaged(store: Store) -> Backup:
+    """The bytes of a store that can no longer be read, kept as they are (its WAL too, if any)."""
+    folder = backup_dir(store)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _disk_error(e, folder) from e
+    now = utcnow()
+    raw = folder / f"{store.path.stem}-{now:%Y%m%d-%H%M%S-%f}-endommage.duckdb"
+    sha256 = _write(raw, _file_chunks(store.path))
+    wal = Path(str(store.path) + ".wal")
+    if wal.exists():
+        _write(Path(str(raw) + ".wal"), _file_chunks(wal))
+    return Backup(raw, now, "endommagé", sha256, 0, 0)
+
+
+def restore(store: Store, source: str | Path, user: str) -> Backup | None:
+    """Replace the store by a backup, checked in full first (`check`); returns the copy of the state it
+    replaced (None when there was no store). Only an admin restores:
+
+    - a readable store: its accounts decide, on the connection that then holds the file through the
+      safety backup and the swap, so no other program writes in between;
+    - a busy store (another program holds it, even read-only): StoreBusy, and nothing is changed — a busy
+      store is never taken for a damaged one;
+    - a missing or damaged store (its accounts cannot be read): the backup's accounts decide
+      (`_require_admin_of_backup`); the damaged file is kept byte for byte (reason « endommagé »).
+    """
+    from indicators.access import require_con
+
     source = Path(source).expanduser().resolve()
     if source == store.path:
         raise Refused("Ce fichier est le magasin lui-même, pas une sauvegarde.")
     version, changesets = check(source)
-    safety = None
-    damaged = False
-    if store.path.exists():
-        try:
-            safety = backup(store, reason="avant-restauration")
-        except StoreError:  # the store cannot be opened any more: keep its bytes as they are
-            damaged = True
-            raw = backup_dir(store) / f"{store.path.stem}-{utcnow():%Y%m%d-%H%M%S-%f}-endommage.duckdb"
-            raw.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(store.path, raw)
-            safety = Backup(raw, utcnow(), "endommagé", _sha256(raw), 0, 0)
     partial = store.path.with_name(store.path.name + ".restauration")
-    shutil.copyfile(source, partial)
-    if damaged or not store.path.exists():
-        os.replace(partial, store.path)
-        Path(str(store.path) + ".wal").unlink(missing_ok=True)
-    else:
-        with store.connect() as con:  # holds the file while the copy takes its place
-            con.execute("CHECKPOINT")
+    safety, damaged = None, False
+    try:
+        if store.path.exists():
+            try:
+                with store.connect() as con:  # holds the file from the role check to the swap
+                    require_con(con, user, "admin")
+                    safety = backup(store, reason="avant-restauration", con=con)
+                    _write(partial, _file_chunks(source))
+                    con.execute("CHECKPOINT")
+                    os.replace(partial, store.path)
+            except StoreBusy as e:
+                raise StoreBusy(f"{e} La restauration n'a pas eu lieu : rien n'a été changé.") from e
+            except StoreDamaged:
+                damaged = True
+        if damaged or not store.path.exists():
+            _require_admin_of_backup(store, source, user)
+            if damaged:
+                safety = _keep_damaged(store)
+            _write(partial, _file_chunks(source))
             os.replace(partial, store.path)
+            Path(str(store.path) + ".wal").unlink(missing_ok=True)
+    finally:
+        partial.unlink(missing_ok=True)
     storage.forget_migrated(store.path)
     store.forget_framework()
     with store.transaction() as con:
@@ -257,6 +363,7 @@ def restore(store: Store, source: str | Path, user: str) -> Backup:
                 "schema_version": version,
                 "changesets": changesets,
                 "safety_copy": str(safety.path) if safety else None,
+                "damaged": damaged,
             },
         )
     return safety

@@ -408,7 +408,9 @@ def restore(
     store = _store(db)
     safety = backup.restore(store, source, _user(user))
     typer.echo(f"Magasin restauré depuis {source}.")
-    if safety:
+    if safety and safety.reason == "endommagé":
+        typer.echo(f"Le magasin remplacé était endommagé : ses octets sont gardés tels quels dans {safety.path}.")
+    elif safety:
         typer.echo(f"L'état précédent est gardé dans {safety.path}.")
 
 

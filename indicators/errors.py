@@ -21,6 +21,10 @@ class StoreBusy(StoreError):
     """Another program holds the store's write lock for longer than the wait allows."""
 
 
+class StoreDamaged(StoreError):
+    """The store file opens no more, or a query fails reading it (truncated, corrupt): `kpi restore` is the way back."""
+
+
 class NotFound(KpiError):
     """A journal entry, indicator or year that the caller named does not exist."""
 

@@ -19,6 +19,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import threading
@@ -30,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from indicators import settings
-from indicators.errors import FrameworkError, Refused, StoreBusy, StoreError
+from indicators.errors import FrameworkError, Refused, StoreBusy, StoreDamaged, StoreError
 from indicators.framework import Framework, load_framework, parse_framework
 
 # A version's id orders the versions of one value (the latest is the current value). The versions a
@@ -420,6 +421,30 @@ def _is_lock_error(e: Exception) -> bool:
     return "Could not set lock" in text or "Conflicting lock" in text
 
 
+# What DuckDB says when the bytes of a file are missing or wrong (a truncated or corrupt file), at open or
+# at the first query that reads the damaged blocks; and after such an error, of the database it invalidated.
+_DAMAGE_MESSAGES = (
+    "Could not read enough bytes",
+    "Corrupt database file",
+    "checksum",
+    "not a valid DuckDB database file",
+    "invalidated",
+)
+
+
+def is_damage_error(e: Exception) -> bool:
+    """True when `e` (a duckdb.Error) says the file itself is damaged, not busy or misused."""
+    return isinstance(e, duckdb.Error) and any(m in str(e) for m in _DAMAGE_MESSAGES)
+
+
+def damaged(path: Path, e: Exception) -> StoreDamaged:
+    return StoreDamaged(
+        f"Le magasin {path} est endommagé (fichier incomplet ou altéré : {e}). Remettez en place une "
+        "sauvegarde avec « kpi restore FICHIER » (« kpi backup --list » les énumère) ; "
+        "le fichier endommagé sera gardé tel quel."
+    )
+
+
 class Store:
     """All access to one DuckDB store file goes through this class."""
 
@@ -450,6 +475,8 @@ class Store:
                 )
                 return con
             except duckdb.IOException as e:
+                if is_damage_error(e):
+                    raise damaged(self.path, e) from e
                 if not _is_lock_error(e):
                     raise StoreError(f"Impossible d'ouvrir le magasin {self.path} : {e}") from e
                 if time.monotonic() >= deadline:
@@ -460,17 +487,28 @@ class Store:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
             except duckdb.Error as e:
+                if is_damage_error(e):
+                    raise damaged(self.path, e) from e
                 raise StoreError(f"Impossible d'ouvrir le magasin {self.path} : {e}") from e
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for one unit of work, on a migrated store; closed (lock released) on exit."""
+        """A connection for one unit of work, on a migrated store; closed (lock released) on exit.
+
+        Raises StoreBusy when another program holds the file, StoreDamaged when the file opens no more or
+        a query inside the block fails on its damaged bytes (a truncated file often opens and fails only
+        at its first query)."""
         con = self._open()
         try:
             self._ensure_migrated(con)
             yield con
+        except duckdb.Error as e:
+            if is_damage_error(e):
+                raise damaged(self.path, e) from e
+            raise
         finally:
-            con.close()
+            with contextlib.suppress(duckdb.Error):  # closing a damaged database may fail too
+                con.close()
 
     @contextmanager
     def transaction(self, commit: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:

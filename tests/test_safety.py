@@ -3,6 +3,8 @@ a process killed in the middle of an import, and hostile input (fuzzed files, ma
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import signal
@@ -317,3 +319,192 @@ def test_the_dashboard_shows_hostile_text_as_text(tmp_path, monkeypatch):
     at = AppTest.from_function(run_page, args=("historique",), default_timeout=30).run()
     assert at.dataframe[0].value["Fichier"].iloc[0] == f"{SCRIPT}.csv"  # a table cell: shown as text
     clear_caches()
+
+
+# -- issue 12: truncated backups, busy stores, a full disk -----------------------------------------
+TRUNCATED = 2_000_000  # what `truncate -s 2000000` leaves of a store copy (a fresh store is ~2.4 MB)
+
+
+def _truncated_copy(store, tmp_path) -> Path:
+    """A backup copied without its manifest (as `cp` does), then cut short."""
+    saved = backup.backup(store, tmp_path / "copies")
+    cut = tmp_path / "cut" / saved.path.name
+    cut.parent.mkdir()
+    cut.write_bytes(saved.path.read_bytes())
+    assert cut.stat().st_size > TRUNCATED + 100_000
+    os.truncate(cut, TRUNCATED)
+    return cut
+
+
+def test_a_truncated_backup_is_refused_before_it_replaces_anything(store, tmp_path):
+    imp(store, "indicateur;2016\nF1.1;45\n")
+    cut = _truncated_copy(store, tmp_path)
+    before, inode = snapshot(store), store.path.stat().st_ino
+    with pytest.raises(KpiError, match="incomplète ou endommagée"):
+        backup.check(cut)
+    with pytest.raises(KpiError, match="incomplète ou endommagée"):
+        backup.restore(store, cut, "admin")
+    assert store.path.stat().st_ino == inode and snapshot(store) == before
+    assert not list(backup.backup_dir(store).glob("*avant-restauration*"))  # refused before any copy
+
+
+def test_a_truncated_backup_beside_its_manifest_fails_its_fingerprint(store, tmp_path):
+    saved = backup.backup(store, tmp_path / "copies")
+    os.truncate(saved.path, TRUNCATED)
+    with pytest.raises(KpiError, match="empreinte"):
+        backup.check(saved.path)
+
+
+def test_kpi_restore_is_the_way_back_from_a_store_that_fails_at_its_first_query(tmp_path):
+    db = tmp_path / "cli.duckdb"
+    assert kpi("init", db=db).returncode == 0
+    (tmp_path / "v.csv").write_text("indicateur;2016\nF1.1;45\n", encoding="utf-8")
+    assert kpi("import", tmp_path / "v.csv", db=db).returncode == 0
+    assert kpi("backup", "--out", tmp_path / "copies", db=db).returncode == 0
+    good = next((tmp_path / "copies").glob("*.duckdb"))
+    cut = tmp_path / "coupee.duckdb"
+    cut.write_bytes(good.read_bytes())
+    os.truncate(cut, TRUNCATED)
+    refused = kpi("restore", cut, db=db)
+    assert refused.returncode == 1 and "incomplète ou endommagée" in refused.stderr, refused.stderr
+    assert kpi("status", "--json", db=db).returncode == 0  # the live store was not touched
+    os.truncate(db, TRUNCATED)  # now the live store itself is damaged: it opens, its first query fails
+    status = kpi("status", db=db)
+    assert status.returncode == 1 and "Traceback" not in status.stderr, status.stderr
+    assert "endommagé" in status.stderr and "kpi restore" in status.stderr
+    back = kpi("restore", good, db=db)
+    assert back.returncode == 0, back.stderr
+    assert "gardé" in back.stdout  # the bytes it replaced are kept, and it says where
+    status = json.loads(kpi("status", "--json", "--year", "2016", db=db).stdout)
+    assert next(r for r in status["rows"] if r["indicator"] == "F1.1")["actual"] == 45
+
+
+HOLD = textwrap.dedent(
+    """
+    import sys, time, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "ro")
+    con.execute("SELECT count(*) FROM changesets").fetchall()
+    print("held", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+    """
+)
+
+
+@contextlib.contextmanager
+def held(path: Path, mode: str):
+    """Another process holding the store (`rw`: the write lock, as a long import does; `ro`: read-only)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path), mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        yield
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+
+
+@pytest.mark.parametrize("mode", ["rw", "ro"])
+def test_a_busy_store_is_not_taken_for_a_damaged_one(store, tmp_path, mode):
+    from indicators import access
+    from indicators.storage import Store
+
+    access.add_user(store, "admin", "admin", "mot de passe long", "installation")
+    access.add_user(store, "lecteur", "lecteur", "mot de passe long", "admin")
+    imp_as_admin = import_file(store, "f.csv", b"indicateur;2016\nF1.1;45\n", "admin")
+    saved = backup.backup(store, tmp_path / "copies")
+    import_file(store, "g.csv", b"indicateur;2016\nF1.1;50\n", "admin")
+    before, inode = snapshot(store), store.path.stat().st_ino
+    impatient = Store(store.path, lock_timeout=0.3)
+    with held(store.path, mode):
+        for user in ("admin", "lecteur"):
+            with pytest.raises(KpiError, match="Réessayez") as caught:
+                backup.restore(impatient, saved.path, user)
+            assert "rien n'a été changé" in str(caught.value)
+    assert store.path.stat().st_ino == inode and snapshot(store) == before
+    assert not list(backup.backup_dir(store).glob("*endommage*"))
+    assert imp_as_admin.changeset_id
+    with pytest.raises(KpiError, match="ne peut pas"):  # once free, the reader is still refused
+        backup.restore(store, saved.path, "lecteur")
+    assert snapshot(store) == before
+
+
+def test_on_a_damaged_store_only_an_admin_of_the_backup_restores(store, tmp_path):
+    from indicators import access
+
+    access.add_user(store, "admin", "admin", "mot de passe long", "installation")
+    access.add_user(store, "lecteur", "lecteur", "mot de passe long", "admin")
+    saved = backup.backup(store, tmp_path / "copies")
+    assert not Path(str(store.path) + ".wal").exists()
+    os.truncate(store.path, TRUNCATED)
+    damaged = store.path.read_bytes()
+    with pytest.raises(KpiError, match="endommagé"):
+        access.role_of(store, "admin")
+    with pytest.raises(KpiError, match="illisible.*ne peut pas"):
+        backup.restore(store, saved.path, "lecteur")
+    assert store.path.read_bytes() == damaged
+    safety = backup.restore(store, saved.path, "admin")
+    assert safety.reason == "endommagé" and safety.path.read_bytes() == damaged
+    assert access.role_of(store, "lecteur") == "lecteur"
+
+
+class _FillsUp:
+    """A file on a disk that is full after `room` bytes: the write that goes past it raises ENOSPC."""
+
+    def __init__(self, f, room: int):
+        self.f, self.room = f, room
+
+    def write(self, data: bytes) -> int:
+        if len(data) > self.room:
+            self.f.write(data[: self.room])  # some bytes reach the file…
+            self.room = 0
+            raise OSError(errno.ENOSPC, "No space left on device")  # …then the disk is full
+        self.room -= len(data)
+        return self.f.write(data)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+def _full_disk_after(monkeypatch, room: int, suffixes=(".partiel", ".restauration")):
+    real = Path.open
+
+    def open_(self, mode="r", *args, **kwargs):
+        f = real(self, mode, *args, **kwargs)
+        return _FillsUp(f, room) if "w" in mode and self.suffix in suffixes else f
+
+    monkeypatch.setattr(Path, "open", open_)
+
+
+def test_a_full_disk_leaves_no_partial_copy_and_says_so(store, tmp_path, monkeypatch):
+    imp(store, "indicateur;2016\nF1.1;45\n")
+    out = tmp_path / "copies"
+    _full_disk_after(monkeypatch, 1_000_000)
+    with pytest.raises(KpiError, match="[Dd]isque plein") as caught:
+        backup.backup(store, out)
+    assert str(out) in str(caught.value)
+    assert list(out.iterdir()) == []
+    before = snapshot(store)
+    with pytest.raises(KpiError, match="[Dd]isque plein"):  # the automatic copy before an import
+        imp(store, "indicateur;2016\nF1.1;46\n")
+    assert snapshot(store) == before
+    assert not [p for p in tmp_path.rglob("*") if p.suffix in (".partiel", ".restauration")]
+    monkeypatch.undo()  # room again: the next import works (and does not wait for a lock the failure kept)
+    imp(store, "indicateur;2016\nF1.1;47\n")
+    assert len(list(backup.backup_dir(store).glob("*-auto-*.duckdb"))) == 2  # before the first import, and now
+
+
+def test_a_full_disk_during_a_restore_leaves_the_store_and_no_partial_file(store, tmp_path, monkeypatch):
+    imp(store, "indicateur;2016\nF1.1;45\n")
+    saved = backup.backup(store, tmp_path / "copies")
+    imp(store, "indicateur;2016\nF1.1;46\n")
+    before = snapshot(store)
+    _full_disk_after(monkeypatch, 1_000_000, suffixes=(".restauration",))
+    with pytest.raises(KpiError, match=f"Disque plein : impossible d'écrire dans le dossier {store.path.parent}"):
+        backup.restore(store, saved.path, "admin")
+    monkeypatch.undo()
+    assert snapshot(store) == before
+    assert not [p for p in tmp_path.rglob("*") if p.suffix in (".partiel", ".restauration")]
