@@ -11,6 +11,8 @@ state (brouillon → soumis → validé), enforced by every function that writes
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+import threading
 
 import duckdb
 from argon2 import PasswordHasher
@@ -38,7 +40,10 @@ PERMISSIONS = {
 STATES = {"brouillon": "brouillon", "soumis": "soumis", "valide": "validé"}
 LOCKED = {"soumis", "valide"}
 MAX_FAILURES, FAILURE_WINDOW = 5, dt.timedelta(minutes=15)
+MAX_NAME = 64  # characters, for account names and login names alike
 _hasher = PasswordHasher()
+_DUMMY_HASH: str | None = None
+_attempts_lock = threading.Lock()
 
 
 def accounts_exist(store: Store) -> bool:
@@ -93,8 +98,8 @@ def _check_password(password: str) -> None:
 def add_user(store: Store, name: str, role: str, password: str, by: str) -> None:
     """Create an account. The first one must be an admin; later ones need an admin (`by`)."""
     name = (name or "").strip()
-    if not name or len(name) > 64:
-        raise Refused("Le nom du compte doit compter de 1 à 64 caractères.")
+    if not name or len(name) > MAX_NAME:
+        raise Refused(f"Le nom du compte doit compter de 1 à {MAX_NAME} caractères.")
     if role not in ROLES:
         raise Refused(f"Rôle inconnu : « {role} » (attendu : {', '.join(ROLES)}).")
     _check_password(password)
@@ -159,38 +164,58 @@ def set_password(store: Store, name: str, password: str, by: str) -> None:
     )
 
 
-def authenticate(store: Store, name: str, password: str) -> str:
-    """Check a login; returns the role. Refused (wrong name or password, disabled, too many failures),
-    always with the same message for a wrong name or password. Every attempt is recorded."""
-    now = utcnow()
-    with store.transaction() as con:
+def _dummy_hash() -> str:
+    """A hash of a random password, made once: unknown names are verified against it, so an attempt
+    costs the same argon2 work whether the account exists or not (timing reveals no names)."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASH
+
+
+def _record_attempt(store: Store, name: str, now: dt.datetime) -> int | None:
+    """Count the recent failures of `name` and, below the limit, record this attempt as a failure, in
+    one transaction under one lock: the id of the attempt, or None when the limit refuses it.
+
+    The lock serialises the threads of this process; other processes are kept out by DuckDB's file
+    lock, held as long as the connection is open. A password is then verified only for an attempt
+    already counted, so parallel logins cannot check more passwords than the limit allows."""
+    with _attempts_lock, store.transaction() as con:
         failures = con.execute(
             "SELECT count(*) FROM login_attempts WHERE name = ? AND NOT ok AND tried_at > ?",
             [name, now - FAILURE_WINDOW],
         ).fetchone()[0]
-        blocked = failures >= MAX_FAILURES
-        row = (
-            None
-            if blocked
-            else con.execute("SELECT role, password_hash, active FROM users WHERE name = ?", [name]).fetchone()
-        )
-        ok = False
-        if row:
-            try:
-                ok = _hasher.verify(row[1], password or "")
-            except (VerificationError, InvalidHashError):
-                ok = False
-        if blocked:
+        if failures >= MAX_FAILURES:
             Store.audit(con, name, "login_blocked", {})
-        else:
-            con.execute(
-                "INSERT INTO login_attempts VALUES (nextval('login_seq'), ?, ?, ?)", [name, now, bool(ok and row[2])]
-            )
-            Store.audit(con, name, "login" if ok and row[2] else "login_failed", {})
-    if blocked:
+            return None
+        return con.execute(
+            "INSERT INTO login_attempts VALUES (nextval('login_seq'), ?, ?, false) RETURNING id", [name, now]
+        ).fetchone()[0]
+
+
+def authenticate(store: Store, name: str, password: str) -> str:
+    """Check a login; returns the role. Refused (name too long, wrong name or password, disabled, too
+    many failures), always with the same message for a wrong name or password.
+
+    Every attempt is recorded once, in `login_attempts` (the journal shows them from there), before
+    its password is verified; a name longer than MAX_NAME is refused before anything is written."""
+    name = name or ""
+    if len(name) > MAX_NAME:
+        raise Refused(f"Nom de compte trop long : {MAX_NAME} caractères au plus.")
+    attempt = _record_attempt(store, name, utcnow())
+    if attempt is None:
         raise Refused(
             f"Trop d'essais manqués pour « {name} » : réessayez dans {int(FAILURE_WINDOW.total_seconds() // 60)} minutes."
         )
+    with store.connect() as con:
+        row = con.execute("SELECT role, password_hash, active FROM users WHERE name = ?", [name]).fetchone()
+    try:
+        ok = _hasher.verify(row[1] if row else _dummy_hash(), password or "") and row is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if ok and row[2]:
+        with store.transaction() as con:
+            con.execute("UPDATE login_attempts SET ok = true WHERE id = ?", [attempt])
     if not ok:
         raise Refused("Nom ou mot de passe incorrect.")
     if not row[2]:

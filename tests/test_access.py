@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -317,3 +319,133 @@ def test_year_states_show_in_reports_and_on_synthese(accounts, monkeypatch):
     at = AppTest.from_function(run_page, args=("synthese",), default_timeout=30).run()
     assert any(c.value == "Validation des chiffres : 2016 validé · 2017 brouillon · 2018 brouillon" for c in at.caption)
     clear_caches()
+
+
+# -- accounts: rate limit under concurrency, disabled sessions, names, passwords, timing ------------
+class VerifySpy:
+    """Wraps the module's PasswordHasher: counts (and optionally slows) every verify."""
+
+    def __init__(self, hasher, delay: float = 0.0):
+        self.hasher, self.delay, self.calls = hasher, delay, []
+        self._lock = threading.Lock()
+
+    def verify(self, hash_, password):
+        with self._lock:
+            self.calls.append(hash_)
+        time.sleep(self.delay)
+        return self.hasher.verify(hash_, password)
+
+    def __getattr__(self, name):
+        return getattr(self.hasher, name)
+
+
+def failed_logins(store, name: str) -> int:
+    with store.connect() as con:
+        return con.execute("SELECT count(*) FROM login_attempts WHERE name = ? AND NOT ok", [name]).fetchone()[0]
+
+
+def test_simultaneous_logins_check_no_more_passwords_than_the_limit(accounts, monkeypatch):
+    spy = VerifySpy(access._hasher, delay=0.05)  # a verify as slow as on a loaded server
+    monkeypatch.setattr(access, "_hasher", spy)
+    start = threading.Barrier(20)
+    outcomes = []
+
+    def attempt():
+        start.wait()
+        try:
+            access.authenticate(accounts, "evaluateur", "pas le bon mot de passe")
+        except Refused as e:
+            outcomes.append(str(e))
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(spy.calls) == access.MAX_FAILURES
+    assert failed_logins(accounts, "evaluateur") == access.MAX_FAILURES
+    assert sum("Trop d'essais" in o for o in outcomes) == 20 - access.MAX_FAILURES
+
+
+PARALLEL_LOGINS = """
+import sys, threading
+from indicators import access
+from indicators.errors import Refused
+from indicators.storage import Store
+
+store = Store(sys.argv[1], lock_timeout=60)
+calls = []
+
+
+class Spy:
+    def __init__(self, hasher):
+        self.hasher = hasher
+
+    def verify(self, hash_, password):
+        calls.append(1)
+        return self.hasher.verify(hash_, password)
+
+    def __getattr__(self, name):
+        return getattr(self.hasher, name)
+
+
+access._hasher = Spy(access._hasher)
+start = threading.Barrier(10)
+
+def attempt():
+    start.wait()
+    try:
+        access.authenticate(store, "evaluateur", "pas le bon mot de passe")
+    except Refused:
+        pass
+
+threads = [threading.Thread(target=attempt) for _ in range(10)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(len(calls))
+"""
+
+
+def test_two_processes_share_the_rate_limit(accounts):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PARALLEL_LOGINS, str(accounts.path)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        for _ in range(2)
+    ]
+    checked = [int(p.communicate(timeout=120)[0]) for p in procs]
+    assert sum(checked) == access.MAX_FAILURES
+    assert failed_logins(accounts, "evaluateur") == access.MAX_FAILURES
+
+
+def test_unknown_names_verify_a_password_too(accounts, monkeypatch):
+    spy = VerifySpy(access._hasher)
+    monkeypatch.setattr(access, "_hasher", spy)
+    for name, password in [("personne", PASSWORD), ("evaluateur", "faux mot de passe"), ("evaluateur", PASSWORD)]:
+        with contextlib.suppress(Refused):
+            access.authenticate(accounts, name, password)
+    assert len(spy.calls) == 3  # once per attempt, whether the account exists or not
+    assert spy.calls[0].startswith("$argon2id$")  # the same work as for a real account
+
+
+@pytest.mark.parametrize("name", ["x" * 65, "é" * 1_000_000])
+def test_login_names_are_bounded_before_anything_is_written(accounts, name):
+    before = snapshot(accounts), failed_logins(accounts, name)
+    with pytest.raises(Refused, match="64 caractères au plus"):
+        access.authenticate(accounts, name, PASSWORD)
+    assert (snapshot(accounts), failed_logins(accounts, name)) == before
+
+
+def test_a_failed_attempt_stores_the_name_once(accounts):
+    name = "quelqu'un-" + "z" * 54
+    with pytest.raises(Refused, match="Nom ou mot de passe incorrect"):
+        access.authenticate(accounts, name, PASSWORD)
+    with accounts.connect() as con:
+        stored = con.execute(
+            "SELECT (SELECT count(*) FROM login_attempts WHERE name = ?) + "
+            "(SELECT count(*) FROM audit WHERE user_name = ? OR contains(details, ?))",
+            [name, name, name],
+        ).fetchone()[0]
+    assert stored == 1
+    assert "login_failed" in set(activity(accounts, user=name)["action"])  # still in the journal
