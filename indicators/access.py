@@ -11,8 +11,12 @@ state (brouillon → soumis → validé), enforced by every function that writes
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 import secrets
 import threading
+import unicodedata
+from pathlib import Path
 
 import duckdb
 from argon2 import PasswordHasher
@@ -90,9 +94,43 @@ def require_con(con: duckdb.DuckDBPyConnection, user: str | None, permission: st
 
 
 # -- accounts ---------------------------------------------------------------------------------------
+MIN_PASSWORD = 10
+PASSWORD_RULE = (
+    f"Règle : au moins {MIN_PASSWORD} caractères, pas seulement des espaces ni un même caractère répété, "
+    "et pas un mot de passe trop courant (« azerty », « motdepasse », « soleil »…, même suivi de chiffres "
+    "ou de symboles). Une phrase de plusieurs mots convient bien."
+)
+COMMON_PASSWORDS = Path(__file__).resolve().parent / "common_passwords.txt"
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The most common passwords shipped with the package (`common_passwords.txt`), normalised."""
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(_plain(w) for w in lines if w.strip() and not w.startswith("#"))
+
+
+def _plain(text: str) -> str:
+    """Lower case, without accents: « Liberté » and « liberte » are the same common password."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _check_password(password: str) -> None:
-    if len(password or "") < 10:
-        raise Refused("Le mot de passe doit compter au moins 10 caractères.")
+    """Refused (with the rule, in French) for a short, blank, one-character or common password."""
+    password = password or ""
+    plain = _plain(password)
+    if len(password) < MIN_PASSWORD:
+        why = f"{len(password)} caractère{'s' if len(password) > 1 else ''} seulement"
+    elif not password.strip():
+        why = "rien que des espaces"
+    elif len(set(password)) == 1:
+        why = "un seul caractère répété"
+    elif plain in common_passwords() or re.sub(r"[\d\W_]+$", "", plain) in common_passwords():
+        why = "mot de passe courant"
+    else:
+        return
+    raise Refused(f"Mot de passe refusé ({why}). {PASSWORD_RULE}")
 
 
 def add_user(store: Store, name: str, role: str, password: str, by: str) -> None:

@@ -449,3 +449,40 @@ def test_a_failed_attempt_stores_the_name_once(accounts):
         ).fetchone()[0]
     assert stored == 1
     assert "login_failed" in set(activity(accounts, user=name)["action"])  # still in the journal
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        " " * 10,
+        " \t" * 8,
+        "a" * 12,
+        "éééééééééé",
+        "motdepasse",
+        "azertyuiop",
+        "AZERTYUIOP",
+        "1234567890",
+        "motdepasse2024!",
+        "Soleil123456",
+        "password123",
+        "qwertyuiop",
+    ],
+)
+def test_weak_passwords_are_refused_with_the_rule(accounts, password):
+    with pytest.raises(Refused, match="mot de passe trop courant"):
+        access.add_user(accounts, "nouveau", "lecteur", password, "admin")
+    with pytest.raises(Refused, match="mot de passe trop courant"):
+        access.set_password(accounts, "lecteur", password, "admin")
+    assert access.authenticate(accounts, "lecteur", PASSWORD) == "lecteur"
+
+
+@pytest.mark.parametrize("password", ["soleil de provence", "Cnam-Aix 2016!", "x7#kP2qL9z"])
+def test_reasonable_passwords_are_accepted(accounts, password):
+    access.add_user(accounts, "nouveau", "lecteur", password, "admin")
+    assert access.authenticate(accounts, "nouveau", password) == "lecteur"
+
+
+def test_the_common_password_list_ships_with_the_package():
+    words = access.common_passwords()
+    assert {"azerty", "motdepasse", "soleil", "123456", "password"} <= words
+    assert len(words) >= 200
