@@ -189,6 +189,11 @@ def disable(store: Store, name: str, by: str) -> None:
     _update(store, name, by, "user_disabled", "UPDATE users SET active = false WHERE name = ?", [], {})
 
 
+def enable(store: Store, name: str, by: str) -> None:
+    """Give a disabled account back its access (same role, same password); needs an admin."""
+    _update(store, name, by, "user_enabled", "UPDATE users SET active = true WHERE name = ?", [], {})
+
+
 def set_password(store: Store, name: str, password: str, by: str) -> None:
     _check_password(password)
     _update(

@@ -257,6 +257,11 @@ def test_user_and_year_commands(tmp_path):
     assert "bruno" in kpi("user", "list").stdout
     refused = kpi("year", "submit", "2017", user="personne")
     assert refused.returncode == 1 and "n'a pas de compte actif" in refused.stderr
+    assert kpi("user", "disable", "bruno").returncode == 0
+    assert "désactivé" in kpi("user", "list").stdout
+    assert "n'a pas de compte actif" in kpi("year", "submit", "2017", user="bruno").stderr
+    enabled = kpi("user", "enable", "bruno")
+    assert enabled.returncode == 0 and "Compte « bruno » réactivé." in enabled.stdout
     assert kpi("year", "submit", "2017", user="bruno").returncode == 0
     assert "2017 : soumis" in kpi("year", "status").stdout
 
@@ -486,3 +491,35 @@ def test_the_common_password_list_ships_with_the_package():
     words = access.common_passwords()
     assert {"azerty", "motdepasse", "soleil", "123456", "password"} <= words
     assert len(words) >= 200
+
+
+def test_enable_gives_a_disabled_account_back(accounts):
+    access.disable(accounts, "lecteur", "admin")
+    with pytest.raises(Refused, match="désactivé"):
+        access.authenticate(accounts, "lecteur", PASSWORD)
+    with pytest.raises(Refused, match="il faut le rôle administrateur"):
+        access.enable(accounts, "lecteur", "evaluateur")
+    with pytest.raises(Refused, match="Aucun compte « personne »"):
+        access.enable(accounts, "personne", "admin")
+    access.enable(accounts, "lecteur", "admin")
+    assert access.authenticate(accounts, "lecteur", PASSWORD) == "lecteur"
+    assert "user_enabled" in set(activity(accounts)["action"])
+
+
+def test_a_disabled_account_stops_reading_at_the_next_page_run(accounts, monkeypatch):
+    from .test_dashboard import clear_caches
+
+    monkeypatch.setenv("KPI_DB", str(accounts.path))
+    monkeypatch.setenv("KPI_LOGIN_TO_VIEW", "1")
+    clear_caches()
+    app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=30)
+    app.session_state["login"] = {"name": "lecteur", "at": time.time()}
+    app.run()
+    assert not app.exception
+    assert not any("pour consulter le tableau de bord" in i.value for i in app.info)
+    access.disable(accounts, "lecteur", "admin")
+    app.run()
+    assert any("pour consulter le tableau de bord" in i.value for i in app.info)
+    assert any("« lecteur » a été désactivé" in w.value for w in app.sidebar.warning)
+    assert not app.metric  # nothing of the figures
+    clear_caches()
