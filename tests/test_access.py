@@ -6,13 +6,19 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from streamlit.testing.v1 import AppTest
 
 from indicators import access, backup, budget, milestones, texts, training
@@ -20,6 +26,7 @@ from indicators.errors import Refused
 from indicators.history import activity, revert
 from indicators.importing import import_file, record_value
 from indicators.spending import record_expense
+from indicators.storage import Store
 
 from .conftest import imp, snapshot
 
@@ -523,3 +530,116 @@ def test_a_disabled_account_stops_reading_at_the_next_page_run(accounts, monkeyp
     assert any("« lecteur » a été désactivé" in w.value for w in app.sidebar.warning)
     assert not app.metric  # nothing of the figures
     clear_caches()
+
+
+# -- accounts and logins against a reference model --------------------------------------------------
+NAMES = ["root", "anne", "bruno", "chloe"]
+GOOD = ["cheval de bataille", "Vent du Nord 2016 !"]
+
+
+class AccountsModel(RuleBasedStateMachine):
+    """Accounts added, disabled, enabled, their role changed, and logins (right or wrong password, for
+    known and unknown names, as the clock moves on), against a dict and a list of failure times."""
+
+    def __init__(self):
+        super().__init__()
+        self.dir = tempfile.mkdtemp()
+        self.store = Store(Path(self.dir) / "kpi.duckdb", lock_timeout=5)
+        self.saved = access._hasher, access._DUMMY_HASH, access.utcnow
+        access._hasher, access._DUMMY_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1), None
+        self.now = dt.datetime(2017, 3, 1, 9, 0)
+        access.utcnow = lambda: self.now
+        access.add_user(self.store, "root", "admin", GOOD[0], "installation")
+        self.accounts = {"root": ["admin", GOOD[0], True]}  # name -> [role, password, active]
+        self.failures: dict[str, list[dt.datetime]] = {}
+
+    def teardown(self):
+        access._hasher, access._DUMMY_HASH, access.utcnow = self.saved
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def admin(self) -> str:
+        """Who does the admin's changes: an active admin (the model says there is always one)."""
+        return next(n for n, (r, _, a) in sorted(self.accounts.items()) if r == "admin" and a)
+
+    def admins_left(self, name, role=None, active=None) -> int:
+        """Active admins if `name` took this role / active state."""
+        after = {n: list(a) for n, a in self.accounts.items()}
+        if role is not None:
+            after[name][0] = role
+        if active is not None:
+            after[name][2] = active
+        return sum(1 for r, _, a in after.values() if r == "admin" and a)
+
+    @rule(name=st.sampled_from(NAMES[1:]), role=st.sampled_from(ROLES), password=st.sampled_from(GOOD))
+    def add(self, name, role, password):
+        if name in self.accounts:
+            with pytest.raises(Refused, match="existe déjà"):
+                access.add_user(self.store, name, role, password, self.admin)
+        else:
+            access.add_user(self.store, name, role, password, self.admin)
+            self.accounts[name] = [role, password, True]
+
+    @rule(name=st.sampled_from(NAMES), active=st.booleans())
+    def disable_or_enable(self, name, active):
+        change = access.enable if active else access.disable
+        if name not in self.accounts:
+            with pytest.raises(Refused, match="Aucun compte"):
+                change(self.store, name, self.admin)
+        elif self.admins_left(name, active=active) == 0:
+            with pytest.raises(Refused, match="au moins un administrateur actif"):
+                change(self.store, name, self.admin)
+        else:
+            change(self.store, name, self.admin)
+            self.accounts[name][2] = active
+
+    @rule(name=st.sampled_from(NAMES), role=st.sampled_from(ROLES))
+    def set_role(self, name, role):
+        if name not in self.accounts or self.admins_left(name, role=role) == 0 or self.accounts["root"][0] != "admin":
+            with pytest.raises(Refused):
+                access.set_role(self.store, name, role, "root")
+        else:
+            access.set_role(self.store, name, role, "root")
+            self.accounts[name][0] = role
+
+    @rule(name=st.sampled_from(["root", "anne", "inconnu"]), right=st.booleans(), times=st.integers(1, 3))
+    def login(self, name, right, times):
+        for _ in range(times):  # several in a row, so that the rate limit is reached within a run
+            self.one_login(name, right)
+
+    def one_login(self, name, right):
+        account = self.accounts.get(name)
+        password = account[1] if account and right else "pas le bon mot de passe"
+        recent = [t for t in self.failures.get(name, []) if t > self.now - access.FAILURE_WINDOW]
+        if len(recent) >= access.MAX_FAILURES:
+            with pytest.raises(Refused, match="Trop d'essais"):
+                access.authenticate(self.store, name, password)
+            return
+        if account and right and account[2]:
+            assert access.authenticate(self.store, name, password) == account[0]
+            return
+        self.failures.setdefault(name, []).append(self.now)
+        expected = "désactivé" if account and right else "Nom ou mot de passe incorrect"
+        with pytest.raises(Refused, match=expected):
+            access.authenticate(self.store, name, password)
+
+    @rule(name=st.sampled_from(NAMES), role=st.sampled_from(ROLES))
+    def non_admin_is_refused(self, name, role):
+        by = next((n for n, (r, _, a) in sorted(self.accounts.items()) if r != "admin" or not a), "inconnu")
+        with pytest.raises(Refused, match="il faut le rôle administrateur"):
+            access.set_role(self.store, name, role, by)
+
+    @rule(minutes=st.sampled_from([1, 5, 14, 16]))
+    def wait(self, minutes):
+        self.now += dt.timedelta(minutes=minutes)
+
+    @invariant()
+    def who_may_log_in(self):
+        active = {u["name"]: u["role"] for u in access.list_users(self.store) if u["active"]}
+        assert active == {n: r for n, (r, _, a) in self.accounts.items() if a}
+
+
+TestAccountsModel = AccountsModel.TestCase
+TestAccountsModel.settings = settings(
+    max_examples=12, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
