@@ -197,15 +197,11 @@ def load_accounts_exist(_store: Store, db_path: str) -> bool:
     return access.accounts_exist(_store)
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def load_roles(_store: Store, db_path: str) -> dict[str, str]:
-    """Active accounts and their roles, for the page checks (the write functions check the store itself)."""
-    return {u["name"]: u["role"] for u in access.list_users(_store) if u["active"]}
-
-
 def role(user: str | None) -> str | None:
-    store = get_store()
-    return load_roles(store, str(store.path)).get(user or "")
+    """The active role of `user`, read from the store at each call, never cached: an account disabled
+    (or given another role) takes effect at the session's next page run, not at the end of its 480
+    minutes. One primary-key lookup."""
+    return access.role_of(get_store(), user)
 
 
 def current_user() -> str | None:
@@ -224,6 +220,10 @@ def current_user() -> str | None:
     if time.time() - login["at"] > settings.get_float("session_minutes") * 60:
         st.session_state.pop("login", None)
         st.session_state["login_expired"] = True
+        return None
+    if role(login["name"]) is None:  # disabled (or removed by a restore) since the login
+        st.session_state.pop("login", None)
+        st.session_state["login_disabled"] = login["name"]
         return None
     return login["name"]
 
@@ -296,6 +296,8 @@ def login_box() -> None:
         st.login()
     if st.session_state.pop("login_expired", False):
         st.info("Votre session a expiré : reconnectez-vous.", icon=":material/timer:")
+    if disabled := st.session_state.pop("login_disabled", None):
+        st.warning(f"Le compte « {plain(disabled)} » a été désactivé : la session est fermée.", icon=":material/block:")
     with st.form("login_form", clear_on_submit=True):
         name = st.text_input("Compte", key="login_name")
         password = st.text_input("Mot de passe", type="password", key="login_password")

@@ -11,6 +11,12 @@ state (brouillon → soumis → validé), enforced by every function that writes
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
+import secrets
+import threading
+import unicodedata
+from pathlib import Path
 
 import duckdb
 from argon2 import PasswordHasher
@@ -38,7 +44,10 @@ PERMISSIONS = {
 STATES = {"brouillon": "brouillon", "soumis": "soumis", "valide": "validé"}
 LOCKED = {"soumis", "valide"}
 MAX_FAILURES, FAILURE_WINDOW = 5, dt.timedelta(minutes=15)
+MAX_NAME = 64  # characters, for account names and login names alike
 _hasher = PasswordHasher()
+_DUMMY_HASH: str | None = None
+_attempts_lock = threading.Lock()
 
 
 def accounts_exist(store: Store) -> bool:
@@ -85,16 +94,50 @@ def require_con(con: duckdb.DuckDBPyConnection, user: str | None, permission: st
 
 
 # -- accounts ---------------------------------------------------------------------------------------
+MIN_PASSWORD = 10
+PASSWORD_RULE = (
+    f"Règle : au moins {MIN_PASSWORD} caractères, pas seulement des espaces ni un même caractère répété, "
+    "et pas un mot de passe trop courant (« azerty », « motdepasse », « soleil »…, même suivi de chiffres "
+    "ou de symboles). Une phrase de plusieurs mots convient bien."
+)
+COMMON_PASSWORDS = Path(__file__).resolve().parent / "common_passwords.txt"
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The most common passwords shipped with the package (`common_passwords.txt`), normalised."""
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(_plain(w) for w in lines if w.strip() and not w.startswith("#"))
+
+
+def _plain(text: str) -> str:
+    """Lower case, without accents: « Liberté » and « liberte » are the same common password."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _check_password(password: str) -> None:
-    if len(password or "") < 10:
-        raise Refused("Le mot de passe doit compter au moins 10 caractères.")
+    """Refused (with the rule, in French) for a short, blank, one-character or common password."""
+    password = password or ""
+    plain = _plain(password)
+    if len(password) < MIN_PASSWORD:
+        why = f"{len(password)} caractère{'s' if len(password) > 1 else ''} seulement"
+    elif not password.strip():
+        why = "rien que des espaces"
+    elif len(set(password)) == 1:
+        why = "un seul caractère répété"
+    elif plain in common_passwords() or re.sub(r"[\d\W_]+$", "", plain) in common_passwords():
+        why = "mot de passe courant"
+    else:
+        return
+    raise Refused(f"Mot de passe refusé ({why}). {PASSWORD_RULE}")
 
 
 def add_user(store: Store, name: str, role: str, password: str, by: str) -> None:
     """Create an account. The first one must be an admin; later ones need an admin (`by`)."""
     name = (name or "").strip()
-    if not name or len(name) > 64:
-        raise Refused("Le nom du compte doit compter de 1 à 64 caractères.")
+    if not name or len(name) > MAX_NAME:
+        raise Refused(f"Le nom du compte doit compter de 1 à {MAX_NAME} caractères.")
     if role not in ROLES:
         raise Refused(f"Rôle inconnu : « {role} » (attendu : {', '.join(ROLES)}).")
     _check_password(password)
@@ -146,6 +189,11 @@ def disable(store: Store, name: str, by: str) -> None:
     _update(store, name, by, "user_disabled", "UPDATE users SET active = false WHERE name = ?", [], {})
 
 
+def enable(store: Store, name: str, by: str) -> None:
+    """Give a disabled account back its access (same role, same password); needs an admin."""
+    _update(store, name, by, "user_enabled", "UPDATE users SET active = true WHERE name = ?", [], {})
+
+
 def set_password(store: Store, name: str, password: str, by: str) -> None:
     _check_password(password)
     _update(
@@ -159,38 +207,58 @@ def set_password(store: Store, name: str, password: str, by: str) -> None:
     )
 
 
-def authenticate(store: Store, name: str, password: str) -> str:
-    """Check a login; returns the role. Refused (wrong name or password, disabled, too many failures),
-    always with the same message for a wrong name or password. Every attempt is recorded."""
-    now = utcnow()
-    with store.transaction() as con:
+def _dummy_hash() -> str:
+    """A hash of a random password, made once: unknown names are verified against it, so an attempt
+    costs the same argon2 work whether the account exists or not (timing reveals no names)."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASH
+
+
+def _record_attempt(store: Store, name: str, now: dt.datetime) -> int | None:
+    """Count the recent failures of `name` and, below the limit, record this attempt as a failure, in
+    one transaction under one lock: the id of the attempt, or None when the limit refuses it.
+
+    The lock serialises the threads of this process; other processes are kept out by DuckDB's file
+    lock, held as long as the connection is open. A password is then verified only for an attempt
+    already counted, so parallel logins cannot check more passwords than the limit allows."""
+    with _attempts_lock, store.transaction() as con:
         failures = con.execute(
             "SELECT count(*) FROM login_attempts WHERE name = ? AND NOT ok AND tried_at > ?",
             [name, now - FAILURE_WINDOW],
         ).fetchone()[0]
-        blocked = failures >= MAX_FAILURES
-        row = (
-            None
-            if blocked
-            else con.execute("SELECT role, password_hash, active FROM users WHERE name = ?", [name]).fetchone()
-        )
-        ok = False
-        if row:
-            try:
-                ok = _hasher.verify(row[1], password or "")
-            except (VerificationError, InvalidHashError):
-                ok = False
-        if blocked:
+        if failures >= MAX_FAILURES:
             Store.audit(con, name, "login_blocked", {})
-        else:
-            con.execute(
-                "INSERT INTO login_attempts VALUES (nextval('login_seq'), ?, ?, ?)", [name, now, bool(ok and row[2])]
-            )
-            Store.audit(con, name, "login" if ok and row[2] else "login_failed", {})
-    if blocked:
+            return None
+        return con.execute(
+            "INSERT INTO login_attempts VALUES (nextval('login_seq'), ?, ?, false) RETURNING id", [name, now]
+        ).fetchone()[0]
+
+
+def authenticate(store: Store, name: str, password: str) -> str:
+    """Check a login; returns the role. Refused (name too long, wrong name or password, disabled, too
+    many failures), always with the same message for a wrong name or password.
+
+    Every attempt is recorded once, in `login_attempts` (the journal shows them from there), before
+    its password is verified; a name longer than MAX_NAME is refused before anything is written."""
+    name = name or ""
+    if len(name) > MAX_NAME:
+        raise Refused(f"Nom de compte trop long : {MAX_NAME} caractères au plus.")
+    attempt = _record_attempt(store, name, utcnow())
+    if attempt is None:
         raise Refused(
             f"Trop d'essais manqués pour « {name} » : réessayez dans {int(FAILURE_WINDOW.total_seconds() // 60)} minutes."
         )
+    with store.connect() as con:
+        row = con.execute("SELECT role, password_hash, active FROM users WHERE name = ?", [name]).fetchone()
+    try:
+        ok = _hasher.verify(row[1] if row else _dummy_hash(), password or "") and row is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if ok and row[2]:
+        with store.transaction() as con:
+            con.execute("UPDATE login_attempts SET ok = true WHERE id = ?", [attempt])
     if not ok:
         raise Refused("Nom ou mot de passe incorrect.")
     if not row[2]:

@@ -445,7 +445,9 @@ def audit(
         typer.echo(f"{formatting.timestamp(r.logged_at.to_pydatetime())}  {r.user_name:<16} {r.summary}")
 
 
-users_app = typer.Typer(help="Comptes locaux : créer, lister, désactiver, changer le mot de passe ou le rôle.")
+users_app = typer.Typer(
+    help="Comptes locaux : créer, lister, désactiver, réactiver, changer le mot de passe ou le rôle."
+)
 app.add_typer(users_app, name="user")
 years_app = typer.Typer(help="Validation d'une année : soumettre, valider, renvoyer, déverrouiller.")
 app.add_typer(years_app, name="year")
@@ -579,6 +581,15 @@ def user_disable(name: str, user: UserOption = None, db: DbOption = None) -> Non
 
     access.disable(_store(db), name, _user(user))
     typer.echo(f"Compte « {name} » désactivé.")
+
+
+@users_app.command("enable")
+def user_enable(name: str, user: UserOption = None, db: DbOption = None) -> None:
+    """Réactiver un compte désactivé (il peut de nouveau se connecter et écrire selon son rôle)."""
+    from indicators import access
+
+    access.enable(_store(db), name, _user(user))
+    typer.echo(f"Compte « {name} » réactivé.")
 
 
 @users_app.command("set-password")

@@ -92,7 +92,7 @@ ACTION_LABELS = {
 
 def activity(store: Store, action: str | None = None, user: str | None = None, limit: int = 1000) -> pd.DataFrame:
     """Every write, newest first: the journal of changes (imports, edits, reverts) and the audit entries
-    (texts, milestones, budget, demo, framework, restores). Columns: logged_at (UTC), user_name, action,
+    (texts, milestones, budget, demo, framework, restores) and the login attempts. Columns: logged_at (UTC), user_name, action,
     summary (French), details (JSON text)."""
     with store.connect() as con:
         frame = con.execute(
@@ -107,6 +107,9 @@ def activity(store: Store, action: str | None = None, user: str | None = None, l
             WHERE c.kind = 'revert' OR c.domain IN ('values', 'expenses')
             UNION ALL
             SELECT logged_at, user_name, action, details FROM audit
+            UNION ALL
+            -- each login attempt is stored once, here; the audit keeps only the refusals of the rate limit
+            SELECT tried_at, name, CASE WHEN ok THEN 'login' ELSE 'login_failed' END, '{}' FROM login_attempts
             ORDER BY logged_at DESC
             """
         ).df()

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from streamlit.testing.v1 import AppTest
 
 from indicators import access, backup, budget, milestones, texts, training
@@ -18,6 +26,7 @@ from indicators.errors import Refused
 from indicators.history import activity, revert
 from indicators.importing import import_file, record_value
 from indicators.spending import record_expense
+from indicators.storage import Store
 
 from .conftest import imp, snapshot
 
@@ -255,6 +264,11 @@ def test_user_and_year_commands(tmp_path):
     assert "bruno" in kpi("user", "list").stdout
     refused = kpi("year", "submit", "2017", user="personne")
     assert refused.returncode == 1 and "n'a pas de compte actif" in refused.stderr
+    assert kpi("user", "disable", "bruno").returncode == 0
+    assert "désactivé" in kpi("user", "list").stdout
+    assert "n'a pas de compte actif" in kpi("year", "submit", "2017", user="bruno").stderr
+    enabled = kpi("user", "enable", "bruno")
+    assert enabled.returncode == 0 and "Compte « bruno » réactivé." in enabled.stdout
     assert kpi("year", "submit", "2017", user="bruno").returncode == 0
     assert "2017 : soumis" in kpi("year", "status").stdout
 
@@ -317,3 +331,315 @@ def test_year_states_show_in_reports_and_on_synthese(accounts, monkeypatch):
     at = AppTest.from_function(run_page, args=("synthese",), default_timeout=30).run()
     assert any(c.value == "Validation des chiffres : 2016 validé · 2017 brouillon · 2018 brouillon" for c in at.caption)
     clear_caches()
+
+
+# -- accounts: rate limit under concurrency, disabled sessions, names, passwords, timing ------------
+class VerifySpy:
+    """Wraps the module's PasswordHasher: counts (and optionally slows) every verify."""
+
+    def __init__(self, hasher, delay: float = 0.0):
+        self.hasher, self.delay, self.calls = hasher, delay, []
+        self._lock = threading.Lock()
+
+    def verify(self, hash_, password):
+        with self._lock:
+            self.calls.append(hash_)
+        time.sleep(self.delay)
+        return self.hasher.verify(hash_, password)
+
+    def __getattr__(self, name):
+        return getattr(self.hasher, name)
+
+
+def failed_logins(store, name: str) -> int:
+    with store.connect() as con:
+        return con.execute("SELECT count(*) FROM login_attempts WHERE name = ? AND NOT ok", [name]).fetchone()[0]
+
+
+def test_simultaneous_logins_check_no_more_passwords_than_the_limit(accounts, monkeypatch):
+    spy = VerifySpy(access._hasher, delay=0.05)  # a verify as slow as on a loaded server
+    monkeypatch.setattr(access, "_hasher", spy)
+    start = threading.Barrier(20)
+    outcomes = []
+
+    def attempt():
+        start.wait()
+        try:
+            access.authenticate(accounts, "evaluateur", "pas le bon mot de passe")
+        except Refused as e:
+            outcomes.append(str(e))
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(spy.calls) == access.MAX_FAILURES
+    assert failed_logins(accounts, "evaluateur") == access.MAX_FAILURES
+    assert sum("Trop d'essais" in o for o in outcomes) == 20 - access.MAX_FAILURES
+
+
+PARALLEL_LOGINS = """
+import sys, threading
+from indicators import access
+from indicators.errors import Refused
+from indicators.storage import Store
+
+store = Store(sys.argv[1], lock_timeout=60)
+calls = []
+
+
+class Spy:
+    def __init__(self, hasher):
+        self.hasher = hasher
+
+    def verify(self, hash_, password):
+        calls.append(1)
+        return self.hasher.verify(hash_, password)
+
+    def __getattr__(self, name):
+        return getattr(self.hasher, name)
+
+
+access._hasher = Spy(access._hasher)
+start = threading.Barrier(10)
+
+def attempt():
+    start.wait()
+    try:
+        access.authenticate(store, "evaluateur", "pas le bon mot de passe")
+    except Refused:
+        pass
+
+threads = [threading.Thread(target=attempt) for _ in range(10)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(len(calls))
+"""
+
+
+def test_two_processes_share_the_rate_limit(accounts):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PARALLEL_LOGINS, str(accounts.path)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        for _ in range(2)
+    ]
+    checked = [int(p.communicate(timeout=120)[0]) for p in procs]
+    assert sum(checked) == access.MAX_FAILURES
+    assert failed_logins(accounts, "evaluateur") == access.MAX_FAILURES
+
+
+def test_unknown_names_verify_a_password_too(accounts, monkeypatch):
+    spy = VerifySpy(access._hasher)
+    monkeypatch.setattr(access, "_hasher", spy)
+    for name, password in [("personne", PASSWORD), ("evaluateur", "faux mot de passe"), ("evaluateur", PASSWORD)]:
+        with contextlib.suppress(Refused):
+            access.authenticate(accounts, name, password)
+    assert len(spy.calls) == 3  # once per attempt, whether the account exists or not
+    assert spy.calls[0].startswith("$argon2id$")  # the same work as for a real account
+
+
+@pytest.mark.parametrize("name", ["x" * 65, "é" * 1_000_000])
+def test_login_names_are_bounded_before_anything_is_written(accounts, name):
+    before = snapshot(accounts), failed_logins(accounts, name)
+    with pytest.raises(Refused, match="64 caractères au plus"):
+        access.authenticate(accounts, name, PASSWORD)
+    assert (snapshot(accounts), failed_logins(accounts, name)) == before
+
+
+def test_a_failed_attempt_stores_the_name_once(accounts):
+    name = "quelqu'un-" + "z" * 54
+    with pytest.raises(Refused, match="Nom ou mot de passe incorrect"):
+        access.authenticate(accounts, name, PASSWORD)
+    with accounts.connect() as con:
+        stored = con.execute(
+            "SELECT (SELECT count(*) FROM login_attempts WHERE name = ?) + "
+            "(SELECT count(*) FROM audit WHERE user_name = ? OR contains(details, ?))",
+            [name, name, name],
+        ).fetchone()[0]
+    assert stored == 1
+    assert "login_failed" in set(activity(accounts, user=name)["action"])  # still in the journal
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        " " * 10,
+        " \t" * 8,
+        "a" * 12,
+        "éééééééééé",
+        "motdepasse",
+        "azertyuiop",
+        "AZERTYUIOP",
+        "1234567890",
+        "motdepasse2024!",
+        "Soleil123456",
+        "password123",
+        "qwertyuiop",
+    ],
+)
+def test_weak_passwords_are_refused_with_the_rule(accounts, password):
+    with pytest.raises(Refused, match="mot de passe trop courant"):
+        access.add_user(accounts, "nouveau", "lecteur", password, "admin")
+    with pytest.raises(Refused, match="mot de passe trop courant"):
+        access.set_password(accounts, "lecteur", password, "admin")
+    assert access.authenticate(accounts, "lecteur", PASSWORD) == "lecteur"
+
+
+@pytest.mark.parametrize("password", ["soleil de provence", "Cnam-Aix 2016!", "x7#kP2qL9z"])
+def test_reasonable_passwords_are_accepted(accounts, password):
+    access.add_user(accounts, "nouveau", "lecteur", password, "admin")
+    assert access.authenticate(accounts, "nouveau", password) == "lecteur"
+
+
+def test_the_common_password_list_ships_with_the_package():
+    words = access.common_passwords()
+    assert {"azerty", "motdepasse", "soleil", "123456", "password"} <= words
+    assert len(words) >= 200
+
+
+def test_enable_gives_a_disabled_account_back(accounts):
+    access.disable(accounts, "lecteur", "admin")
+    with pytest.raises(Refused, match="désactivé"):
+        access.authenticate(accounts, "lecteur", PASSWORD)
+    with pytest.raises(Refused, match="il faut le rôle administrateur"):
+        access.enable(accounts, "lecteur", "evaluateur")
+    with pytest.raises(Refused, match="Aucun compte « personne »"):
+        access.enable(accounts, "personne", "admin")
+    access.enable(accounts, "lecteur", "admin")
+    assert access.authenticate(accounts, "lecteur", PASSWORD) == "lecteur"
+    assert "user_enabled" in set(activity(accounts)["action"])
+
+
+def test_a_disabled_account_stops_reading_at_the_next_page_run(accounts, monkeypatch):
+    from .test_dashboard import clear_caches
+
+    monkeypatch.setenv("KPI_DB", str(accounts.path))
+    monkeypatch.setenv("KPI_LOGIN_TO_VIEW", "1")
+    clear_caches()
+    app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=30)
+    app.session_state["login"] = {"name": "lecteur", "at": time.time()}
+    app.run()
+    assert not app.exception
+    assert not any("pour consulter le tableau de bord" in i.value for i in app.info)
+    access.disable(accounts, "lecteur", "admin")
+    app.run()
+    assert any("pour consulter le tableau de bord" in i.value for i in app.info)
+    assert any("« lecteur » a été désactivé" in w.value for w in app.sidebar.warning)
+    assert not app.metric  # nothing of the figures
+    clear_caches()
+
+
+# -- accounts and logins against a reference model --------------------------------------------------
+NAMES = ["root", "anne", "bruno", "chloe"]
+GOOD = ["cheval de bataille", "Vent du Nord 2016 !"]
+
+
+class AccountsModel(RuleBasedStateMachine):
+    """Accounts added, disabled, enabled, their role changed, and logins (right or wrong password, for
+    known and unknown names, as the clock moves on), against a dict and a list of failure times."""
+
+    def __init__(self):
+        super().__init__()
+        self.dir = tempfile.mkdtemp()
+        self.store = Store(Path(self.dir) / "kpi.duckdb", lock_timeout=5)
+        self.saved = access._hasher, access._DUMMY_HASH, access.utcnow
+        access._hasher, access._DUMMY_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1), None
+        self.now = dt.datetime(2017, 3, 1, 9, 0)
+        access.utcnow = lambda: self.now
+        access.add_user(self.store, "root", "admin", GOOD[0], "installation")
+        self.accounts = {"root": ["admin", GOOD[0], True]}  # name -> [role, password, active]
+        self.failures: dict[str, list[dt.datetime]] = {}
+
+    def teardown(self):
+        access._hasher, access._DUMMY_HASH, access.utcnow = self.saved
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def admin(self) -> str:
+        """Who does the admin's changes: an active admin (the model says there is always one)."""
+        return next(n for n, (r, _, a) in sorted(self.accounts.items()) if r == "admin" and a)
+
+    def admins_left(self, name, role=None, active=None) -> int:
+        """Active admins if `name` took this role / active state."""
+        after = {n: list(a) for n, a in self.accounts.items()}
+        if role is not None:
+            after[name][0] = role
+        if active is not None:
+            after[name][2] = active
+        return sum(1 for r, _, a in after.values() if r == "admin" and a)
+
+    @rule(name=st.sampled_from(NAMES[1:]), role=st.sampled_from(ROLES), password=st.sampled_from(GOOD))
+    def add(self, name, role, password):
+        if name in self.accounts:
+            with pytest.raises(Refused, match="existe déjà"):
+                access.add_user(self.store, name, role, password, self.admin)
+        else:
+            access.add_user(self.store, name, role, password, self.admin)
+            self.accounts[name] = [role, password, True]
+
+    @rule(name=st.sampled_from(NAMES), active=st.booleans())
+    def disable_or_enable(self, name, active):
+        change = access.enable if active else access.disable
+        if name not in self.accounts:
+            with pytest.raises(Refused, match="Aucun compte"):
+                change(self.store, name, self.admin)
+        elif self.admins_left(name, active=active) == 0:
+            with pytest.raises(Refused, match="au moins un administrateur actif"):
+                change(self.store, name, self.admin)
+        else:
+            change(self.store, name, self.admin)
+            self.accounts[name][2] = active
+
+    @rule(name=st.sampled_from(NAMES), role=st.sampled_from(ROLES))
+    def set_role(self, name, role):
+        if name not in self.accounts or self.admins_left(name, role=role) == 0 or self.accounts["root"][0] != "admin":
+            with pytest.raises(Refused):
+                access.set_role(self.store, name, role, "root")
+        else:
+            access.set_role(self.store, name, role, "root")
+            self.accounts[name][0] = role
+
+    @rule(name=st.sampled_from(["root", "anne", "inconnu"]), right=st.booleans(), times=st.integers(1, 3))
+    def login(self, name, right, times):
+        for _ in range(times):  # several in a row, so that the rate limit is reached within a run
+            self.one_login(name, right)
+
+    def one_login(self, name, right):
+        account = self.accounts.get(name)
+        password = account[1] if account and right else "pas le bon mot de passe"
+        recent = [t for t in self.failures.get(name, []) if t > self.now - access.FAILURE_WINDOW]
+        if len(recent) >= access.MAX_FAILURES:
+            with pytest.raises(Refused, match="Trop d'essais"):
+                access.authenticate(self.store, name, password)
+            return
+        if account and right and account[2]:
+            assert access.authenticate(self.store, name, password) == account[0]
+            return
+        self.failures.setdefault(name, []).append(self.now)
+        expected = "désactivé" if account and right else "Nom ou mot de passe incorrect"
+        with pytest.raises(Refused, match=expected):
+            access.authenticate(self.store, name, password)
+
+    @rule(name=st.sampled_from(NAMES), role=st.sampled_from(ROLES))
+    def non_admin_is_refused(self, name, role):
+        by = next((n for n, (r, _, a) in sorted(self.accounts.items()) if r != "admin" or not a), "inconnu")
+        with pytest.raises(Refused, match="il faut le rôle administrateur"):
+            access.set_role(self.store, name, role, by)
+
+    @rule(minutes=st.sampled_from([1, 5, 14, 16]))
+    def wait(self, minutes):
+        self.now += dt.timedelta(minutes=minutes)
+
+    @invariant()
+    def who_may_log_in(self):
+        active = {u["name"]: u["role"] for u in access.list_users(self.store) if u["active"]}
+        assert active == {n: r for n, (r, _, a) in self.accounts.items() if a}
+
+
+TestAccountsModel = AccountsModel.TestCase
+TestAccountsModel.settings = settings(
+    max_examples=12, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)

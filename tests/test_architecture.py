@@ -29,8 +29,11 @@ def test_every_cli_command_is_documented_in_the_readme():
     from indicators.cli import app
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for command in app.registered_commands:
-        name = command.name or command.callback.__name__
+    names = [command.name or command.callback.__name__ for command in app.registered_commands]
+    for group in app.registered_groups:  # `kpi user enable`, not only `kpi user`
+        names += [f"{group.name} {c.name or c.callback.__name__}" for c in group.typer_instance.registered_commands]
+    assert any(" " in n for n in names)
+    for name in names:
         assert f"kpi {name}" in readme, f"kpi {name} is not documented in README.md"
 
 
