@@ -98,11 +98,11 @@ def activity(store: Store, action: str | None = None, user: str | None = None, l
         frame = con.execute(
             """
             SELECT c.created_at AS logged_at, c.user_name,
-                   CASE WHEN c.kind = 'revert' AND s.depth % 2 = 0 THEN 'reinstate' ELSE c.kind END AS action,
+                   CASE WHEN c.kind = 'revert' AND c.depth % 2 = 0 THEN 'reinstate' ELSE c.kind END AS action,
                    json_object('id', c.id, 'file', c.file_name, 'sha256', c.file_sha256, 'added', c.added,
-                               'changed', c.changed, 'unchanged', c.unchanged, 'reverts', c.reverts, 'change', s.root,
+                               'changed', c.changed, 'unchanged', c.unchanged, 'reverts', c.reverts, 'change', c.root,
                                'comment', c.comment, 'domain', c.domain)::VARCHAR AS details
-            FROM changesets c JOIN changeset_states(2147483647) s USING (id)
+            FROM journal c
             -- a text, milestone, plan, payment or training entry is described by its own audit entry
             WHERE c.kind = 'revert' OR c.domain IN ('values', 'expenses')
             UNION ALL

@@ -454,10 +454,6 @@ class AsOf:
     change: int
     at: dt.datetime | None
 
-    @property
-    def upto(self) -> int:
-        return self.change
-
     def sentence(self) -> str:
         if not self.change:
             return "aucune donnée enregistrée"

@@ -98,8 +98,8 @@ def milestone_table(store: Store, as_of: ledger.AsOf | int | None = None) -> pd.
 def milestone_history(store: Store, milestone: str) -> pd.DataFrame:
     with store.connect() as con:
         return con.execute(
-            "SELECT m.id, m.state, m.year, m.note, m.user_name, m.created_at, m.changeset_id, NOT s.in_force AS cancelled "
-            "FROM milestone_versions m JOIN changeset_states(2147483647) s ON s.id = m.changeset_id "
+            "SELECT m.id, m.state, m.year, m.note, m.user_name, m.created_at, m.changeset_id, s.state = 'reverted' AS cancelled "
+            "FROM milestone_versions m JOIN journal s ON s.id = m.changeset_id "
             "WHERE milestone = ? ORDER BY m.id DESC",
             [milestone],
         ).df()

@@ -116,8 +116,8 @@ def text_history(store: Store, topic: str, indicator: str | None = None, year: i
     whether that change is cancelled."""
     with store.connect() as con:
         return con.execute(
-            "SELECT t.id, t.body, t.user_name, t.created_at, t.changeset_id, NOT s.in_force AS cancelled "
-            "FROM text_versions t JOIN changeset_states(2147483647) s ON s.id = t.changeset_id "
+            "SELECT t.id, t.body, t.user_name, t.created_at, t.changeset_id, s.state = 'reverted' AS cancelled "
+            "FROM text_versions t JOIN journal s ON s.id = t.changeset_id "
             "WHERE topic = ? AND indicator = ? AND year = ? ORDER BY t.id DESC",
             [topic, indicator or "", int(year or 0)],
         ).df()
